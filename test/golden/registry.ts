@@ -1,0 +1,10 @@
+// Which golden-vector `module`s the project implements, and the adapter that runs each.
+// An adapter feeds the file's inputs to the project's real implementation (graph code through
+// an interpreter, or runtime code) and returns the outputs it computes, in NCHW layout.
+// Add one line per module; the adapters live in ./modules/<module>.ts.
+
+import type { GoldenImpl } from './vector.ts';
+
+export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
+  // module name: () => import('./modules/<module>.ts').then((m) => m.run),
+};
