@@ -7,4 +7,5 @@ import type { GoldenImpl } from './vector.ts';
 
 export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   // module name: () => import('./modules/<module>.ts').then((m) => m.run),
+  multilabel_soft_margin: () => import('./modules/multilabel_soft_margin.ts').then((m) => m.run),
 };
