@@ -7,5 +7,7 @@ import type { GoldenImpl } from './vector.ts';
 
 export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   // module name: () => import('./modules/<module>.ts').then((m) => m.run),
+  vwe_cam_inference: () => import('./modules/vwe_cam_inference.ts').then((m) => m.run),
+  onestage_ms_merge: () => import('./modules/onestage_ms_merge.ts').then((m) => m.run),
   multilabel_soft_margin: () => import('./modules/multilabel_soft_margin.ts').then((m) => m.run),
 };
