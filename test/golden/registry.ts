@@ -10,4 +10,5 @@ export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   vwe_cam_inference: () => import('./modules/vwe_cam_inference.ts').then((m) => m.run),
   onestage_ms_merge: () => import('./modules/onestage_ms_merge.ts').then((m) => m.run),
   multilabel_soft_margin: () => import('./modules/multilabel_soft_margin.ts').then((m) => m.run),
+  miou: () => import('./modules/miou.ts').then((m) => m.run),
 };
