@@ -1,0 +1,155 @@
+// The backbones by name, and their GraphDefs for `wsss export` / `wsss inspect`.
+//
+// A backbone name is an architecture plus optional suffixes:
+//   resnet50 | resnet101 | resnet38d | vgg16 | vgg16d | mobilenet_v2
+//   -w<N>       width divided by N (e.g. -w16, the reduced variants the fixtures use)
+//   -os<8|16>   ResNet output stride through dilation (torchvision replace_stride_with_dilation)
+//   -edam       resnet38d without the final ReLU (EDAM's signed conv6)
+//   -fc6dil<N>  vgg16d with fc6 dilation N (psa's affinity net uses 4)
+// e.g. 'resnet50-os8', 'resnet38d-w16', 'vgg16d-fc6dil4-w16'.
+
+import type { GraphDef } from '../graph.ts';
+import type { Backbone } from './backbone.ts';
+import { MobileNetV2 } from './mobilenet-v2.ts';
+import { ResNet } from './resnet.ts';
+import { ResNet38d } from './resnet38d.ts';
+import { VGG16, VGG16d } from './vgg16.ts';
+
+export { Backbone, type StageInfo } from './backbone.ts';
+export { ResNet, ResNet38d, VGG16, VGG16d, MobileNetV2 };
+
+export const BACKBONE_ARCHS = ['resnet50', 'resnet101', 'resnet38d', 'vgg16', 'vgg16d', 'mobilenet_v2'] as const;
+export type BackboneArch = (typeof BACKBONE_ARCHS)[number];
+
+export interface BackboneOptions {
+  /** Channel multiplier (1 = published width). */
+  width?: number;
+  /** ResNet-50/101 only: 32, 16 or 8. */
+  outputStride?: number;
+  /** Classifier classes for backbones that have one (default 1000, ImageNet); 0 drops it. */
+  numClasses?: number;
+  /** Batch norms frozen (running statistics in training, affine parameters untrained). */
+  frozenBn?: boolean;
+  /** resnet38d: ReLU after bn7 (default true; EDAM: false). */
+  finalRelu?: boolean;
+  /** vgg16d: fc6 dilation (default 1). */
+  fc6Dilation?: number;
+}
+
+export const BACKBONE_DESCRIPTIONS: Record<BackboneArch, string> = {
+  resnet50: 'ResNet-50, torchvision layout (stride on the 3×3), output stride 32/16/8',
+  resnet101: 'ResNet-101, torchvision layout, output stride 32/16/8',
+  resnet38d: 'WideResNet-38 "resnet38d" (AffinityNet / SEAM / 1-Stage / EDAM), output stride 8',
+  vgg16: 'VGG-16, torchvision layout with its ImageNet classifier',
+  vgg16d: 'VGG-16 DeepLab-LargeFOV variant "vgg16d" (1-Stage / AffinityNet), output stride 8',
+  mobilenet_v2: 'MobileNetV2, torchvision layout, for edge deployment',
+};
+
+/** Split a backbone name into its architecture and the options its suffixes set. */
+export function parseBackboneName(name: string): { arch: BackboneArch; options: BackboneOptions } {
+  const arch = [...BACKBONE_ARCHS].sort((a, b) => b.length - a.length).find((a) => name === a || name.startsWith(`${a}-`));
+  if (!arch) throw new Error(`unknown backbone '${name}'; known: ${BACKBONE_ARCHS.join(', ')} (with optional -w<N>, -os<8|16>, -edam, -fc6dil<N>)`);
+  const options: BackboneOptions = {};
+  for (const part of name.slice(arch.length).split('-').filter(Boolean)) {
+    let m: RegExpExecArray | null;
+    if ((m = /^w(\d+)$/.exec(part))) options.width = 1 / Number(m[1]);
+    else if ((m = /^os(8|16|32)$/.exec(part)) && arch.startsWith('resnet') && arch !== 'resnet38d') options.outputStride = Number(m[1]);
+    else if (part === 'edam' && arch === 'resnet38d') options.finalRelu = false;
+    else if ((m = /^fc6dil(\d+)$/.exec(part)) && arch === 'vgg16d') options.fc6Dilation = Number(m[1]);
+    else throw new Error(`backbone '${name}': suffix '-${part}' does not apply to ${arch}`);
+  }
+  return { arch, options };
+}
+
+/** Build a backbone by name (suffixes as in the header); `overrides` win over the suffixes. Finalised. */
+export function createBackbone(name: string, overrides: BackboneOptions = {}): Backbone {
+  const { arch, options: parsed } = parseBackboneName(name);
+  const o: BackboneOptions = { ...parsed, ...definedOnly(overrides) };
+  let net: Backbone;
+  switch (arch) {
+    case 'resnet50':
+    case 'resnet101': {
+      const os = o.outputStride ?? 32;
+      if (os !== 32 && os !== 16 && os !== 8) throw new Error(`${name}: output stride must be 32, 16 or 8, got ${os}`);
+      net = new ResNet({ depth: arch === 'resnet50' ? 50 : 101, outputStride: os, width: o.width, numClasses: o.numClasses, frozenBn: o.frozenBn });
+      break;
+    }
+    case 'resnet38d':
+      if (o.outputStride !== undefined && o.outputStride !== 8) throw new Error(`${name}: resnet38d has output stride 8 only`);
+      net = new ResNet38d({ width: o.width, finalRelu: o.finalRelu, frozenBn: o.frozenBn });
+      break;
+    case 'vgg16':
+      net = new VGG16({ width: o.width, numClasses: o.numClasses });
+      break;
+    case 'vgg16d':
+      net = new VGG16d({ width: o.width, fc6Dilation: o.fc6Dilation });
+      break;
+    case 'mobilenet_v2':
+      net = new MobileNetV2({ width: o.width, numClasses: o.numClasses, frozenBn: o.frozenBn });
+      break;
+  }
+  for (const arg of ['outputStride', 'numClasses', 'finalRelu', 'fc6Dilation', 'frozenBn'] as const) {
+    if (o[arg] === undefined) continue;
+    const applies: Record<typeof arg, BackboneArch[]> = {
+      outputStride: ['resnet50', 'resnet101', 'resnet38d'],
+      numClasses: ['resnet50', 'resnet101', 'vgg16', 'mobilenet_v2'],
+      finalRelu: ['resnet38d'],
+      fc6Dilation: ['vgg16d'],
+      frozenBn: ['resnet50', 'resnet101', 'resnet38d', 'mobilenet_v2'],
+    };
+    if (!applies[arg].includes(arch)) throw new Error(`${name}: option ${arg} does not apply to ${arch}`);
+  }
+  return net.finalise();
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export const BACKBONE_INPUT_CONVENTION = 'normalised float32 NCHW (torchvision)';
+
+/**
+ * A bare backbone as a GraphDef: input 'input' (already ImageNet-normalised, as torchvision
+ * expects; no normalisation in the graph), outputs the requested stages (default: the deepest
+ * feature map, plus the logits when the backbone has a classifier).
+ */
+export function backboneGraph(name: string, opts: BackboneOptions & { outputs?: string[] } = {}): GraphDef {
+  const net = createBackbone(name, opts);
+  const names = opts.outputs?.length
+    ? opts.outputs
+    : [...(net.stages.some((s) => s.name === 'logits') ? ['logits'] : []), net.lastFeatureStage.name];
+  const outputs = names.map((n) => {
+    const s = net.stage(n);
+    return { name: s.name, meaning: s.meaning };
+  });
+  return {
+    name,
+    method: 'backbone',
+    module: net,
+    inputs: [{ name: 'input', channels: 3, meaning: 'ImageNet-normalised RGB float32 NCHW ((x/255 - mean)/std)' }],
+    outputs,
+    classNames: [],
+    normalisation: null,
+    inputConvention: BACKBONE_INPUT_CONVENTION,
+    outputStride: net.outputStride,
+    inference: (ops, inputs) => net.forward(ops, inputs.input, names),
+  };
+}
+
+/** Registry entries for the common backbone names (any suffix combination also builds via backboneGraph). */
+export function backboneGraphEntries(): [string, { description: string; build(opts: { width?: number; outputs?: string[]; outputStride?: number }): GraphDef }][] {
+  const entries: [string, { description: string; build(opts: { width?: number; outputs?: string[]; outputStride?: number }): GraphDef }][] = [];
+  for (const arch of BACKBONE_ARCHS) {
+    for (const suffix of ['', '-w16']) {
+      const name = arch + suffix;
+      entries.push([
+        name,
+        {
+          description: `${BACKBONE_DESCRIPTIONS[arch]}${suffix ? ' (width/16, for tests)' : ''}; input normalised, no normalisation in the graph`,
+          build: (o) => backboneGraph(name, { width: suffix ? undefined : o.width, outputs: o.outputs, outputStride: o.outputStride }),
+        },
+      ]);
+    }
+  }
+  return entries;
+}
