@@ -502,15 +502,43 @@ export class OnnxOps implements Ops {
     return this.emit('Resize', [xt.name, '', '', sizes], attrs, 'float32', [xt.dims[0], xt.dims[1], h, w]);
   }
 
+  /**
+   * PyTorch's nearest resize picks source index min(floor(dst · s), in − 1) with s = in/out computed
+   * in float32. ONNX Resize (asymmetric + floor) divides by the float32 ratio out/in instead, which
+   * rounds differently for ~0.2% of size pairs (14 → 2 picks row 6, PyTorch row 7), so the indices
+   * are computed here the PyTorch way and applied with Gather, one spatial axis at a time.
+   */
   resizeNearest(x: Tensor, to: ResizeTarget): Tensor {
-    const xt = this.f(x);
-    const { sizes, h, w } = this.resizeSizes(xt, to);
-    const attrs: Record<string, AttrValue> = {
-      mode: { string: 'nearest' },
-      coordinate_transformation_mode: { string: 'asymmetric' },
-      nearest_mode: { string: 'floor' },
-    };
-    return this.emit('Resize', [xt.name, '', '', sizes], attrs, 'float32', [xt.dims[0], xt.dims[1], h, w]);
+    let cur = this.f(x);
+    const like = 'like' in to ? this.t(to.like) : null;
+    for (const axis of [2, 3]) {
+      const outDim: Dim = like ? like.dims[axis] : (to as { size: [number, number] }).size[axis - 2];
+      const inDim = cur.dims[axis];
+      if (typeof inDim === 'number' && typeof outDim === 'number' && inDim === outDim) continue;
+      let idx: string;
+      if (typeof inDim === 'number' && typeof outDim === 'number') {
+        const s = Math.fround(inDim / outDim);
+        idx = this.i64(Array.from({ length: outDim }, (_, d) => Math.min(Math.floor(Math.fround(d * s)), inDim - 1)));
+      } else {
+        const toFloat = (v: string) => this.emit('Cast', [v], { to: { int: 1 } }, 'float32', [1]).name;
+        const inF = toFloat(this.shapeOf(cur, axis, axis + 1));
+        const outI = like ? this.shapeOf(like, axis, axis + 1) : this.i64([outDim as number]);
+        const outF = toFloat(outI);
+        const scale = this.emit('Div', [inF, outF], {}, 'float32', [1]).name;
+        const outScalar = this.emit('Reshape', [outF, this.i64([])], {}, 'float32', []).name;
+        const zero = this.graph.constF32([0], [], 'const_scalar');
+        const one = this.graph.constF32([1], [], 'const_scalar');
+        const dst = this.emit('Range', [zero, outScalar, one], {}, 'float32', [outDim]).name;
+        const src = this.emit('Floor', [this.emit('Mul', [dst, scale], {}, 'float32', [outDim]).name], {}, 'float32', [outDim]).name;
+        const last = this.emit('Sub', [inF, one], {}, 'float32', [1]).name;
+        const clamped = this.emit('Min', [src, last], {}, 'float32', [outDim]).name;
+        idx = this.emit('Cast', [clamped], { to: { int: 7 } }, 'int64', [outDim]).name;
+      }
+      const dims = [...cur.dims];
+      dims[axis] = outDim;
+      cur = this.emit('Gather', [cur.name, idx], { axis: { int: axis } }, 'float32', dims);
+    }
+    return cur;
   }
 
   // ---- reductions and normalisations --------------------------------------------------------------
