@@ -1,0 +1,94 @@
+// CAMs of one image over several scales and horizontal flips, from an exported model's
+// `raw_cams` output (stride-s maps, unnormalised) — the pseudo-labeller's core, shared by
+// Node and the browser.
+//
+// Where this lives was decided by measurement (README, "Multi-scale CAMs: graph or runtime"):
+// the views are separate session.run calls because each scale has its own input size, and
+// the aggregation (a few resizes of C small maps) costs far less than the network, while
+// keeping every repo's merge rule, any scale list and the image's labels selectable at run time.
+
+import { flipWidthCHW, resizeBilinearCHW, scaledSize } from '../resize.ts';
+import { resizePlanesAntialiased } from '../resize-antialiased.ts';
+import type { FloatTensor } from '../session.ts';
+import { labelMapWithBackground, mergeViews, normaliseByMax, selectChannels, type CamView, type MergeRule } from './multiscale.ts';
+
+export interface MultiScaleOptions {
+  /** Scales, the first being the output size's reference (default 1.0, 0.5, 1.5, 2.0). */
+  scales: number[];
+  flip: boolean;
+  rule: MergeRule;
+}
+
+export const DEFAULT_SCALES = [1.0, 0.5, 1.5, 2.0];
+export const DEFAULT_MULTISCALE: MultiScaleOptions = { scales: DEFAULT_SCALES, flip: true, rule: 'max-flip-sum' };
+
+/** Planar RGB [3, H, W] in [0,255]. */
+export interface PlanarImage {
+  data: Float32Array;
+  height: number;
+  width: number;
+}
+
+/** One session input per scale: the scaled image and (if flipping) its mirror as a batch of 2. */
+export function viewInputs(img: PlanarImage, o: MultiScaleOptions): { scale: number; input: FloatTensor }[] {
+  return o.scales.map((s) => {
+    const [h, w] = scaledSize(img.height, img.width, s);
+    if (h < 1 || w < 1) throw new Error(`scale ${s} makes a ${img.height}×${img.width} image empty`);
+    // Antialiased when shrinking (as PIL, which the reference repos resize with), bilinear up.
+    const scaled = s === 1 ? img.data : s < 1 ? resizePlanesAntialiased(img.data, 3, img.height, img.width, h, w) : resizeBilinearCHW(img.data, 3, img.height, img.width, h, w, false);
+    if (!o.flip) return { scale: s, input: { data: Float32Array.from(scaled), dims: [1, 3, h, w] } };
+    const batch = new Float32Array(2 * 3 * h * w);
+    batch.set(scaled, 0);
+    batch.set(flipWidthCHW(scaled, 3, h, w), 3 * h * w);
+    return { scale: s, input: { data: batch, dims: [2, 3, h, w] } };
+  });
+}
+
+/** The views of one session output [n, C, h, w] (n = 1, or 2 with the flipped twin second). */
+export function viewsOfOutput(t: FloatTensor, scale: number): CamView[] {
+  const [n, c, h, w] = t.dims;
+  const size = c * h * w;
+  return Array.from({ length: n }, (_, i) => ({ data: t.data.subarray(i * size, (i + 1) * size), channels: c, h, w, scale, flipped: i === 1 }));
+}
+
+export interface ImageCams {
+  /** Merged CAMs of every foreground class [C, H, W], each divided by (max + 1e-5). */
+  cams: Float32Array;
+  classes: number;
+  height: number;
+  width: number;
+  /** Image-level class probabilities: max over views of sigmoid(score). */
+  probabilities: Float32Array;
+}
+
+/** Run every view of an image through `run` and merge them. */
+export async function multiScaleCams(run: (input: FloatTensor) => Promise<Record<string, FloatTensor>>, img: PlanarImage, o: MultiScaleOptions): Promise<ImageCams> {
+  const views: CamView[] = [];
+  let probabilities: Float32Array | null = null;
+  for (const { scale, input } of viewInputs(img, o)) {
+    const out = await run(input);
+    const raw = out.raw_cams;
+    if (!raw) throw new Error("the model has no 'raw_cams' output; multi-scale CAMs need it (export a CAM graph)");
+    views.push(...viewsOfOutput(raw, scale));
+    const scores = out.scores;
+    if (scores) {
+      const c = scores.dims[1];
+      probabilities ??= new Float32Array(c);
+      for (let i = 0; i < scores.data.length; i++) probabilities[i % c] = Math.max(probabilities[i % c], 1 / (1 + Math.exp(-scores.data[i])));
+    }
+  }
+  const classes = views[0].channels;
+  const hw = img.height * img.width;
+  const cams = normaliseByMax(mergeViews(views, img.height, img.width, o.rule), classes, hw, 1e-5);
+  return { cams, classes, height: img.height, width: img.width, probabilities: probabilities ?? new Float32Array(classes).fill(1) };
+}
+
+/**
+ * Label map from merged CAMs: background where no kept class beats `bgThreshold`. Kept
+ * classes are the image's labels when given, otherwise every class.
+ */
+export function camLabelMap(c: ImageCams, bgThreshold: number, keep?: number[]): Uint8Array {
+  const keys = keep ?? Array.from({ length: c.classes }, (_, i) => i);
+  const hw = c.height * c.width;
+  return labelMapWithBackground(selectChannels(c.cams, c.classes, hw, keys), keys, hw, bgThreshold);
+}
