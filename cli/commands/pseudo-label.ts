@@ -1,0 +1,60 @@
+// `wsss pseudo-label`: label maps and CAMs for every image of a data set, with an exported CAM model.
+import type { CommandModule } from 'yargs';
+import { CliError } from '../errors.ts';
+import { parseScales, parseProviders } from '../options.ts';
+
+interface Args {
+  model: string;
+  data: string;
+  list?: string;
+  split: string;
+  out: string;
+  ep: string;
+  scales: string;
+  flip: boolean;
+  merge: string;
+  'bg-threshold': number;
+  'use-image-labels': boolean;
+  cams: boolean;
+  threads?: number;
+}
+
+export const pseudoLabelCommand: CommandModule<object, Args> = {
+  command: 'pseudo-label',
+  describe: 'Generate pseudo-labels (palette PNG) and CAMs (.npy) for a data set with an exported CAM model',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx) with a raw_cams output' })
+      .option('data', { type: 'string', demandOption: true, describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json)' })
+      .option('list', { type: 'string', describe: 'image list file (one id per line); default: ImageSets/Segmentation/<split>.txt' })
+      .option('split', { type: 'string', default: 'train', describe: 'split whose list is used when --list is not given' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory (labels/*.png, cams/*.npy, summary.json)' })
+      .option('ep', { type: 'string', default: 'cuda,cpu', describe: 'execution providers in order of preference (cuda needs the opt-in install, see README)' })
+      .option('scales', { type: 'string', default: '1,0.5,1.5,2', describe: 'comma-separated scales; the first is the reference size' })
+      .option('flip', { type: 'boolean', default: true, describe: 'also run horizontally flipped views' })
+      .option('merge', { type: 'string', default: 'max-flip-sum', choices: ['max-flip-sum', 'sum', 'mean'], describe: 'view merge rule: VWE/IRN (max with flip, sum over scales), EDAM (sum), 1-Stage (mean)' })
+      .option('bg-threshold', { type: 'number', default: 0.15, describe: 'background score: pixels where no class CAM exceeds it are background' })
+      .option('use-image-labels', { type: 'boolean', default: false, describe: "keep only each image's labelled classes (from the data set's image-level labels)" })
+      .option('cams', { type: 'boolean', default: true, describe: 'write CAMs as cams/<id>.npy (float32 [C, H, W]); --no-cams skips them' })
+      .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
+      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split'),
+  handler: async (a) => {
+    const { runPseudoLabel } = await import('../pseudo-label-run.ts');
+    const summary = await runPseudoLabel({
+      model: a.model,
+      data: a.data,
+      list: a.list,
+      split: a.split,
+      out: a.out,
+      providers: parseProviders(a.ep),
+      scales: parseScales(a.scales),
+      flip: a.flip,
+      merge: a.merge as 'max-flip-sum' | 'sum' | 'mean',
+      bgThreshold: a['bg-threshold'],
+      useImageLabels: a['use-image-labels'],
+      writeCams: a.cams,
+      threads: a.threads,
+    });
+    if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
+  },
+};

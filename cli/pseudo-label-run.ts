@@ -1,0 +1,72 @@
+// The work behind `wsss pseudo-label` (kept apart from the yargs definition so `--help` loads
+// nothing heavy, and so `npm start` and the benchmark call the same code).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
+import { openModelFile } from '../runtime/node/open-model-file.ts';
+import { pseudoLabel, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label.ts';
+import { parseImageList, VocDataset } from '../runtime/node/voc-dataset.ts';
+import { CliError } from './errors.ts';
+
+export interface PseudoLabelRunOptions {
+  model: string;
+  data: string;
+  list?: string;
+  split: string;
+  out: string;
+  providers: string[];
+  scales: number[];
+  flip: boolean;
+  merge: 'max-flip-sum' | 'sum' | 'mean';
+  bgThreshold: number;
+  useImageLabels: boolean;
+  writeCams: boolean;
+  threads?: number;
+  quiet?: boolean;
+}
+
+export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLabelSummary> {
+  let ds: VocDataset;
+  try {
+    ds = VocDataset.open(o.data);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  let ids: string[];
+  if (o.list) {
+    if (!existsSync(o.list)) throw new CliError(`--list: ${o.list} does not exist`, 2);
+    ids = parseImageList(readFileSync(o.list, 'utf8'));
+  } else ids = ds.ids(o.split);
+  const items: PseudoLabelItem[] = [];
+  for (const id of ids) {
+    let labels: number[] | undefined;
+    if (o.useImageLabels) {
+      try {
+        labels = (await ds.labels(id)).map((l) => l - 1);
+      } catch {
+        labels = undefined; // reported per image by the pipeline
+      }
+    }
+    items.push({ id, imagePath: ds.imagePath(id), labels });
+  }
+  const model = await openModelFile(o.model, { providers: o.providers, threads: o.threads });
+  if (!model.outputNames.includes('raw_cams'))
+    throw new CliError(`${o.model}: the model has no 'raw_cams' output (outputs: ${model.outputNames.join(', ')}); export a CAM graph`, 2);
+  for (const f of model.failedProviders) if (!o.quiet) console.error(`note: execution provider ${f.provider} unavailable: ${f.error}`);
+  const summary = await pseudoLabel(model, items, {
+    outDir: o.out,
+    multiScale: { scales: o.scales, flip: o.flip, rule: o.merge },
+    bgThreshold: o.bgThreshold,
+    useImageLabels: o.useImageLabels,
+    writeCams: o.writeCams,
+    progress: !o.quiet,
+  });
+  await model.release();
+  for (const f of summary.failures) console.error(`failed: ${f.file}: ${f.reason}`);
+  writeFileAtomicSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  if (!o.quiet) {
+    console.log(`${summary.processed} labelled, ${summary.skipped_existing} already done, ${summary.failed} failed, ${summary.images_per_second.toFixed(1)} images/s on ${summary.provider}`);
+    console.log(JSON.stringify({ ...summary, failures: summary.failures.map((f) => `${f.file}: ${f.reason}`) }));
+  }
+  return summary;
+}
