@@ -328,10 +328,7 @@ export class OnnxOps implements Ops {
     const xt = this.t(x);
     const dims: Dim[] = shape.map((s, i) => (s === 0 ? xt.dims[i] : s === -1 ? null : s));
     const inferred = shape.indexOf(-1);
-    if (inferred >= 0 && xt.dims.every((d) => typeof d === 'number')) {
-      const rest = dims.reduce<number | null>((acc, d, i) => (i === inferred || acc === null ? acc : typeof d === 'number' ? acc * d : null), 1);
-      if (rest) dims[inferred] = numel(xt.dims as number[]) / rest;
-    }
+    if (inferred >= 0) dims[inferred] = inferredDim(xt.dims, dims, inferred);
     return this.emit('Reshape', [xt.name, this.i64(shape)], {}, xt.dtype, dims);
   }
 
@@ -657,6 +654,29 @@ export class OnnxOps implements Ops {
   dropout(x: Tensor, _rate: number): Tensor {
     return x;
   }
+}
+
+/**
+ * The size a Reshape's −1 stands for, when it is known at build time: the input's element count
+ * over the other output dims, where symbolic dims cancel against the same symbol (a reshape of
+ * [N, 6, 1, 1] to [0, −1] gives [N, 6]).
+ */
+function inferredDim(input: Dim[], output: Dim[], at: number): Dim {
+  const num = [...input];
+  let den = 1;
+  for (let i = 0; i < output.length; i++) {
+    if (i === at) continue;
+    const d = output[i];
+    if (typeof d === 'number') den *= d;
+    else {
+      const j = d === null ? -1 : num.indexOf(d);
+      if (j < 0) return null;
+      num.splice(j, 1);
+    }
+  }
+  if (!num.every((d) => typeof d === 'number')) return null;
+  const total = numel(num as number[]);
+  return den > 0 && total % den === 0 ? total / den : null;
 }
 
 // ---- build-time output sizes -----------------------------------------------------------------------

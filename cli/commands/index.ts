@@ -1,5 +1,7 @@
 // Every `wsss` command, in the order `wsss --help` lists them. Add new commands here.
 import type { CommandModule } from 'yargs';
+import { pseudoLabelCommand } from './pseudo-label.ts';
+import { inspectCommand } from './inspect.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [inspectCommand, pseudoLabelCommand];
