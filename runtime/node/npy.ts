@@ -72,9 +72,10 @@ export function decodeNpy(bytes: Uint8Array, source = '<npy>'): NpyArray {
   const offset = headerStart + headerLen;
   const nbytes = count * kind.bytes;
   if (bytes.length - offset < nbytes) fail(`data holds ${bytes.length - offset} bytes, shape [${shape.join(', ')}] of ${descr} needs ${nbytes}`);
-  // Copy into a fresh, aligned buffer: the file's data offset need not be aligned.
-  const raw = bytes.slice(offset, offset + nbytes);
-  const buf = raw.buffer;
+  // Copy into a fresh, aligned buffer: the file's data offset need not be aligned. (Not
+  // bytes.slice: on a node Buffer that is a view into a shared pool, not a copy.)
+  const buf = new ArrayBuffer(nbytes);
+  new Uint8Array(buf).set(bytes.subarray(offset, offset + nbytes));
   switch (kind.dtype) {
     case 'float32':
       return { shape, dtype: 'float32', data: new Float32Array(buf, 0, count) };

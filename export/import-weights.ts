@@ -1,0 +1,230 @@
+// Import pretrained weights for a backbone from a PyTorch-world file: a .safetensors
+// (torchvision, timm, official-repo or MXNet naming) or an .onnx whose initializers hold them.
+//
+// Every tensor of the file is accounted for: matched onto one of our parameters (names mapped,
+// shapes checked), ignored on purpose (BN step counters, a classifier the official converters
+// drop too), or reported as unmatched. Missing parameters, unmatched tensors and shape
+// mismatches make the import fail — the official repos load with strict=False, which silently
+// leaves random weights behind a wrong prefix. Batch norms an exporter folded into the
+// preceding conv come back as identity-statistics batch norms carrying the folded bias.
+
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { backboneGraph, createBackbone, parseBackboneName } from '../graphs/backbones/index.ts';
+import { commonPrefix, namingSchemes, type MappedName, type NamingScheme } from '../graphs/backbones/name-maps.ts';
+import { globToRegExp, numel, type NamedTensor, type ParamValues } from '../graphs/module.ts';
+import { decodeSafetensors } from '../graphs/safetensors.ts';
+import { traceOnnx } from './export-onnx.ts';
+import { readOnnxWeights, type ReferenceOrder } from './onnx-weights.ts';
+
+export interface ImportOptions {
+  /** Backbone name as `createBackbone` takes it (e.g. 'resnet50', 'resnet38d-w16'). */
+  backbone: string;
+  /** Source tensors to drop on purpose (globs over the file's names, '*' within a part, '**' across). */
+  ignore?: string[];
+  /** Prefix to strip from every source name ('module.'); by default a shared wrapper prefix is found automatically. */
+  stripPrefix?: string;
+}
+
+export interface ImportReport {
+  source: string;
+  backbone: string;
+  /** Naming scheme that explained the file ('torchvision / official', 'timm', …). */
+  scheme: string;
+  /** Prefix removed from the file's names, if any. */
+  strippedPrefix: string | null;
+  /** How ONNX tensor names were recovered (empty for safetensors). */
+  notes: string[];
+  matched: number;
+  /** Tensors whose layout was converted (reshaped, e.g. timm's conv classifier onto a Linear). */
+  converted: string[];
+  /** Batch norms rebuilt from a conv bias (the exporter folded them). */
+  unfolded: string[];
+  ignored: { name: string; why: string }[];
+  /** In the file but not used. */
+  unmatched: string[];
+  /** Needed but not in the file. */
+  missing: { name: string; shape: number[] }[];
+  mismatched: { name: string; from: string; expected: number[]; got: number[] }[];
+  ok: boolean;
+}
+
+export interface ImportResult {
+  report: ImportReport;
+  /** Every parameter of the backbone, PyTorch layouts; null when the import failed. */
+  values: ParamValues | null;
+}
+
+/** Conv → following batch norm, and the forward order of convs / batch norms, from a trace of the network. */
+function networkStructure(backbone: string): { foldInto: Map<string, string>; order: ReferenceOrder } {
+  const net = createBackbone(backbone);
+  const g = traceOnnx(backboneGraph(backbone, { outputs: net.stages.map((s) => s.name) }));
+  const paramOf = (value: string | undefined) => (value ? g.initializers.get(value)?.param : undefined);
+  const moduleOf = (param: string | undefined) => param?.replace(/\.[^.]+$/, '');
+  const producer = new Map<string, string>();
+  const foldInto = new Map<string, string>();
+  const order: ReferenceOrder = { convs: [], batchNorms: [] };
+  for (const n of g.nodes) {
+    if (n.opType === 'Conv') {
+      const conv = moduleOf(paramOf(n.inputs[1]));
+      if (conv) {
+        order.convs.push(conv);
+        producer.set(n.outputs[0], conv);
+      }
+    } else if (n.opType === 'BatchNormalization') {
+      const bn = moduleOf(paramOf(n.inputs[1]));
+      if (bn) {
+        order.batchNorms.push(bn);
+        const conv = producer.get(n.inputs[0]);
+        if (conv) foldInto.set(conv, bn);
+      }
+    }
+  }
+  return { foldInto, order };
+}
+
+/** Read a weight file into tensors named as the file names them. */
+function readSource(path: string, bytes: Uint8Array, order: ReferenceOrder): { tensors: ParamValues; notes: string[] } {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.safetensors') return { tensors: decodeSafetensors(bytes, path).tensors, notes: [] };
+  if (ext === '.onnx') return readOnnxWeights(bytes, path, order);
+  throw new Error(`${path}: unsupported weight file type '${ext || '(none)'}'; give a .safetensors or an .onnx file (convert a .pth with safetensors.torch.save_file(model.state_dict(), 'w.safetensors'))`);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Map, check and complete the tensors of a weight file for a backbone. Pure apart from reading `path` when `bytes` is not given. */
+export function importWeights(path: string, opts: ImportOptions, bytes?: Uint8Array): ImportResult {
+  parseBackboneName(opts.backbone); // unknown names fail before the file is read
+  const net = createBackbone(opts.backbone);
+  const expected = new Map(net.parameters().map((p) => [p.name, p.shape] as const));
+  const { foldInto, order } = networkStructure(opts.backbone);
+  let data: Uint8Array;
+  try {
+    data = bytes ?? readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const { tensors: raw, notes } = readSource(path, data, order);
+  if (raw.size === 0) throw new Error(`${path}: holds no float tensors`);
+
+  // Choose the naming scheme (and wrapper prefix) that explains the most tensors.
+  const schemes = namingSchemes(parseBackboneName(opts.backbone).arch);
+  const names = [...raw.keys()];
+  const prefixes: (string | null)[] = opts.stripPrefix !== undefined ? [opts.stripPrefix || null] : [null, commonPrefix(names)].filter((p, i) => i === 0 || p);
+  let best: { scheme: NamingScheme; prefix: string | null; hits: number } | null = null;
+  for (const prefix of prefixes)
+    for (const scheme of schemes) {
+      let hits = 0;
+      for (const n of names) {
+        const m = scheme.map(prefix && n.startsWith(prefix) ? n.slice(prefix.length) : n);
+        if (m && 'to' in m && expected.has(m.to)) hits++;
+      }
+      if (!best || hits > best.hits) best = { scheme, prefix, hits };
+    }
+  const { scheme, prefix } = best!;
+  const ignoreRes = (opts.ignore ?? []).map(globToRegExp);
+
+  const report: ImportReport = {
+    source: path,
+    backbone: opts.backbone,
+    scheme: scheme.name,
+    strippedPrefix: prefix,
+    notes,
+    matched: 0,
+    converted: [],
+    unfolded: [],
+    ignored: [],
+    unmatched: [],
+    missing: [],
+    mismatched: [],
+    ok: false,
+  };
+  const values: ParamValues = new Map();
+  const from = new Map<string, string>();
+  const convBiases = new Map<string, { source: string; t: NamedTensor }>();
+  for (const [name, t] of raw) {
+    if (ignoreRes.some((re) => re.test(name))) {
+      report.ignored.push({ name, why: '--ignore' });
+      continue;
+    }
+    if (prefix && !name.startsWith(prefix)) {
+      report.unmatched.push(name);
+      continue;
+    }
+    const m: MappedName = scheme.map(prefix ? name.slice(prefix.length) : name);
+    if (m && 'ignore' in m) {
+      report.ignored.push({ name, why: m.ignore });
+      continue;
+    }
+    if (!m || !expected.has(m.to)) {
+      // A conv bias where the network has a batch norm after a bias-free conv: a folded BN.
+      const conv = m?.to.endsWith('.bias') ? m.to.slice(0, -'.bias'.length) : null;
+      if (conv && foldInto.has(conv) && expected.has(`${conv}.weight`)) convBiases.set(conv, { source: name, t });
+      else report.unmatched.push(name);
+      continue;
+    }
+    if (from.has(m.to)) {
+      report.unmatched.push(name);
+      continue;
+    }
+    const want = expected.get(m.to)!;
+    if (!sameShape(t.shape, want)) {
+      if (m.reshape && numel(t.shape) === numel(want)) report.converted.push(`${name} [${t.shape.join(', ')}] → ${m.to} [${want.join(', ')}]`);
+      else {
+        report.mismatched.push({ name: m.to, from: name, expected: [...want], got: [...t.shape] });
+        continue;
+      }
+    }
+    values.set(m.to, { shape: [...want], data: t.data });
+    from.set(m.to, name);
+    report.matched++;
+  }
+
+  // Rebuild folded batch norms: y = W'∗x + b' equals BN(W'∗x) with γ = 1, β = b', μ = 0, σ² + ε = 1.
+  for (const [conv, { source, t }] of convBiases) {
+    const bn = foldInto.get(conv)!;
+    const fields = ['weight', 'bias', 'running_mean', 'running_var'].map((f) => `${bn}.${f}`);
+    const channels = expected.get(`${conv}.weight`)![0];
+    if (fields.some((f) => values.has(f)) || t.shape.length !== 1 || t.shape[0] !== channels) {
+      report.unmatched.push(source);
+      continue;
+    }
+    const eps = 1e-5;
+    values.set(fields[0], { shape: [channels], data: new Float32Array(channels).fill(1) });
+    values.set(fields[1], { shape: [channels], data: Float32Array.from(t.data) });
+    values.set(fields[2], { shape: [channels], data: new Float32Array(channels) });
+    values.set(fields[3], { shape: [channels], data: new Float32Array(channels).fill(1 - eps) });
+    report.unfolded.push(`${bn} (from ${source})`);
+  }
+
+  for (const [name, shape] of expected) if (!values.has(name)) report.missing.push({ name, shape: [...shape] });
+  report.ok = report.missing.length === 0 && report.unmatched.length === 0 && report.mismatched.length === 0;
+  if (!report.ok) return { report, values: null };
+  // Declaration order, so the checkpoint lists tensors as the network does.
+  const ordered: ParamValues = new Map();
+  for (const name of expected.keys()) ordered.set(name, values.get(name)!);
+  return { report, values: ordered };
+}
+
+/** The report as text lines (long lists shortened), for the CLI. */
+export function formatImportReport(r: ImportReport, maxList = 20): string[] {
+  const lines: string[] = [];
+  const list = (title: string, items: string[]) => {
+    if (!items.length) return;
+    lines.push(`${title} (${items.length}):`);
+    for (const it of items.slice(0, maxList)) lines.push(`  ${it}`);
+    if (items.length > maxList) lines.push(`  … and ${items.length - maxList} more`);
+  };
+  lines.push(`${r.source} → ${r.backbone}: naming '${r.scheme}'${r.strippedPrefix ? `, prefix '${r.strippedPrefix}' stripped` : ''}; ${r.matched} tensor(s) matched`);
+  for (const n of r.notes) lines.push(`  onnx: ${n}`);
+  list('converted layout', r.converted);
+  list('batch norms rebuilt from folded conv biases (identity statistics; fine for inference and frozen-BN training)', r.unfolded);
+  list('ignored', r.ignored.map((i) => `${i.name}: ${i.why}`));
+  list('unmatched tensors in the file', r.unmatched);
+  list('missing tensors', r.missing.map((m) => `${m.name} [${m.shape.join(', ')}]`));
+  list('shape mismatches', r.mismatched.map((m) => `${m.name}: expected [${m.expected.join(', ')}], file has [${m.got.join(', ')}]${m.from !== m.name ? ` (as '${m.from}')` : ''}`));
+  return lines;
+}
