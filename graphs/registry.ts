@@ -1,6 +1,7 @@
 // Every network the CLI can build by name. A factory takes the class names (and a width for
 // reduced test variants) and returns a finalised GraphDef. Register new graphs here.
 
+import { backboneGraphEntries } from './backbones/index.ts';
 import { camTinyGraph } from './cam-tiny.ts';
 import type { GraphDef } from './graph.ts';
 
@@ -22,6 +23,8 @@ export interface GraphEntry {
 
 const graphs = new Map<string, GraphEntry>([
   ['cam-tiny', { description: 'small CAM classifier (6 conv layers, stride 4): tests, synthetic benchmark', build: camTinyGraph }],
+  // Bare ImageNet backbones (issue 5): resnet50, resnet101, resnet38d, vgg16, vgg16d, mobilenet_v2 and their -w16 variants.
+  ...backboneGraphEntries(),
 ]);
 
 export function registerGraph(name: string, entry: GraphEntry): void {

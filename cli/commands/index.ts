@@ -2,6 +2,8 @@
 import type { CommandModule } from 'yargs';
 import { pseudoLabelCommand } from './pseudo-label.ts';
 import { inspectCommand } from './inspect.ts';
+import { importWeightsCommand } from './import-weights.ts';
+import { serveCommand } from './serve.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [inspectCommand, pseudoLabelCommand];
+export const commands: CommandModule<any, any>[] = [inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand];

@@ -139,13 +139,15 @@ export function backboneGraph(name: string, opts: BackboneOptions & { outputs?: 
 /** Registry entries for the common backbone names (any suffix combination also builds via backboneGraph). */
 export function backboneGraphEntries(): [string, { description: string; build(opts: { width?: number; outputs?: string[]; outputStride?: number }): GraphDef }][] {
   const entries: [string, { description: string; build(opts: { width?: number; outputs?: string[]; outputStride?: number }): GraphDef }][] = [];
-  for (const arch of BACKBONE_ARCHS) {
+  const variants: [string, BackboneArch, string][] = BACKBONE_ARCHS.map((a) => [a, a, ''] as [string, BackboneArch, string]);
+  variants.push(['resnet38d-edam', 'resnet38d', ' without the final ReLU (EDAM)'], ['vgg16d-fc6dil4', 'vgg16d', ' with fc6 dilation 4 (AffinityNet)']);
+  for (const [base, arch, extra] of variants) {
     for (const suffix of ['', '-w16']) {
-      const name = arch + suffix;
+      const name = base + suffix;
       entries.push([
         name,
         {
-          description: `${BACKBONE_DESCRIPTIONS[arch]}${suffix ? ' (width/16, for tests)' : ''}; input normalised, no normalisation in the graph`,
+          description: `${BACKBONE_DESCRIPTIONS[arch]}${extra}${suffix ? ' (width/16, for tests)' : ''}; input normalised, no normalisation in the graph`,
           build: (o) => backboneGraph(name, { width: suffix ? undefined : o.width, outputs: o.outputs, outputStride: o.outputStride }),
         },
       ]);
