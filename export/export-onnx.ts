@@ -6,6 +6,7 @@ import type { GraphDef } from '../graphs/graph.ts';
 import type { ParamValues } from '../graphs/module.ts';
 import type { Tensor } from '../graphs/ops.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
+import { fuseClip } from './fuse-clip.ts';
 import { exportMetadata, wsssVersion } from './metadata.ts';
 import { encodeModel, type OnnxGraph } from './onnx-graph.ts';
 import { OnnxOps } from './onnx-interpreter.ts';
@@ -55,6 +56,8 @@ export function exportOnnx(graph: GraphDef, values: ParamValues, opts: ExportOpt
   g.prune();
   attachParams(g, values, opts.source);
   if (opts.foldBatchNorm ?? true) foldBatchNorm(g);
+  // ReLU6 & co. as one Clip: onnxruntime fuses Conv + Clip, not Conv + Relu + Min.
+  fuseClip(g);
   return encodeModel(g, {
     graphName: graph.name,
     opset: ONNX_OPSET,
