@@ -7,7 +7,7 @@
 // software SwiftShader adapter in headless tests.
 
 import type { Env } from 'onnxruntime-common';
-import { openModel, type OpenModel, type OrtModule } from '../session.ts';
+import { openModel, type OpenModel, type OpenModelOptions, type OrtModule } from '../session.ts';
 
 export interface WebModel extends OpenModel {
   /** Adapter of the GPU device WebGPU ran on ('vendor architecture …'), or null for other EPs. */
@@ -25,6 +25,8 @@ export interface OpenModelUrlOptions {
   wasmPaths: string;
   /** wasm threads; default: up to 4 when cross-origin isolated, else 1. */
   threads?: number;
+  /** Extra session options (e.g. verbose logging). */
+  sessionOptions?: OpenModelOptions['sessionOptions'];
 }
 
 /** Default provider order for this browser. */
@@ -68,6 +70,7 @@ export async function openModelInBrowser(ort: OrtModule, model: Uint8Array | str
     providers: options.providers ?? defaultWebProviders(),
     threads,
     source: typeof model === 'string' ? model : 'the chosen model',
+    sessionOptions: options.sessionOptions,
   });
   let adapter: string | null = null;
   if (opened.provider === 'webgpu') {

@@ -1,0 +1,249 @@
+// The browser demo: loads an exported wsss model with onnxruntime-web, configures itself from the
+// model's metadata, segments images with the same runtime/ code the Node server runs, and shows
+// the overlay, per-class CAM heat maps, the EP that ran and timings.
+//
+// URL parameters: model=<url> (default: the model `wsss serve` serves), ep=webgpu|wasm (or a
+// comma list, default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512).
+// Browser tests read `window.__wsss` (state, provider, labels) instead of scraping the page.
+
+import * as ort from 'onnxruntime-web';
+import { labelCounts, composeOverlay, camHeatmap, labelsFromMaps, DEFAULT_CAM_BG_THRESHOLD, type LabelMap } from '../../runtime/postprocess.ts';
+import type { PixelImage } from '../../runtime/preprocess.ts';
+import { segmentPixels, type Segmentation } from '../../runtime/segment.ts';
+import { NoProviderError, type OrtModule } from '../../runtime/session.ts';
+import { vocPalette } from '../../runtime/voc-palette.ts';
+import { drawPixels } from '../../runtime/web/pixels-from-image.ts';
+import { openModelInBrowser, type WebModel } from '../../runtime/web/open-model-url.ts';
+import { wireImageInputs } from './image-input.ts';
+import { renderLegend } from './legend.ts';
+
+/** What browser tests read. */
+interface DemoState {
+  state: 'loading' | 'ready' | 'busy' | 'done' | 'error';
+  error: string | null;
+  provider: string | null;
+  adapter: string | null;
+  threads: number;
+  crossOriginIsolated: boolean;
+  failedProviders: { provider: string; error: string }[];
+  timings: Record<string, number>;
+  /** Last segmentation: labels as base64 of the row-major uint8 label map. */
+  result: { width: number; height: number; labelsBase64: string; counts: number[] } | null;
+}
+
+declare global {
+  interface Window {
+    __wsss: DemoState;
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string) => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page is missing #${id}`);
+  return el as T;
+};
+
+const params = new URLSearchParams(location.search);
+const modelUrl = params.get('model') ?? 'model.onnx';
+const providers = params.get('ep')?.split(',').filter(Boolean);
+const threadsParam = params.get('threads');
+const maxSide = Number(params.get('maxSide') ?? 512);
+// log=verbose: onnxruntime's verbose log in the console, which lists the EP each node runs on.
+const verbose = params.get('log') === 'verbose';
+
+const demo: DemoState = {
+  state: 'loading',
+  error: null,
+  provider: null,
+  adapter: null,
+  threads: 1,
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  failedProviders: [],
+  timings: {},
+  result: null,
+};
+window.__wsss = demo;
+if (verbose) ort.env.logLevel = 'verbose';
+
+const ui = {
+  status: $<HTMLDivElement>('status'),
+  modelInfo: $<HTMLDivElement>('model-info'),
+  ep: $<HTMLElement>('ep'),
+  tLoad: $<HTMLElement>('t-load'),
+  tInfer: $<HTMLElement>('t-infer'),
+  tPrePost: $<HTMLElement>('t-prepost'),
+  modelFile: $<HTMLInputElement>('model-file'),
+  opacity: $<HTMLInputElement>('opacity'),
+  opacityOut: $<HTMLOutputElement>('opacity-out'),
+  bgRow: $<HTMLLabelElement>('bg-row'),
+  bg: $<HTMLInputElement>('bg'),
+  bgOut: $<HTMLOutputElement>('bg-out'),
+  view: $<HTMLSelectElement>('view'),
+  legend: $<HTMLUListElement>('legend'),
+  canvas: $<HTMLCanvasElement>('canvas'),
+  placeholder: $<HTMLParagraphElement>('placeholder'),
+};
+ui.canvas.classList.add('empty');
+
+let model: WebModel | null = null;
+let colours = vocPalette(1);
+let visible: boolean[] = [];
+let current: { seg: Segmentation; labels: LabelMap } | null = null;
+
+function setStatus(state: DemoState['state'], text: string): void {
+  demo.state = state;
+  ui.status.dataset.state = state;
+  ui.status.textContent = text;
+}
+
+function fail(e: unknown): void {
+  if (e instanceof NoProviderError) demo.failedProviders = e.attempts;
+  const msg = e instanceof Error ? e.message : String(e);
+  demo.error = msg;
+  setStatus('error', msg);
+  console.error(e);
+}
+
+const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+async function loadModel(source: Uint8Array | string, name: string): Promise<void> {
+  setStatus('loading', `Loading ${name}…`);
+  if (model) await model.release();
+  model = null;
+  current = null;
+  model = await openModelInBrowser(ort as unknown as OrtModule, source, {
+    providers,
+    threads: threadsParam ? Number(threadsParam) : undefined,
+    wasmPaths: new URL('ort/', location.href).href,
+    sessionOptions: verbose ? { logSeverityLevel: 0, logVerbosityLevel: 0 } : undefined,
+  });
+  const info = model.metadata;
+  demo.provider = model.provider;
+  demo.adapter = model.adapter;
+  demo.threads = model.threads;
+  demo.failedProviders = model.failedProviders;
+  demo.timings.fetchMs = model.fetchMs;
+  demo.timings.loadMs = model.loadMs;
+
+  const labels = ['background', ...info.classNames];
+  colours = vocPalette(labels.length);
+  visible = labels.map(() => true);
+  ui.modelInfo.textContent = `${info.graph} (${info.method}) · ${info.classNames.length} classes · outputs ${info.outputs.map((o) => o.name).join(', ')}`;
+  ui.modelInfo.title = info.outputs.map((o) => `${o.name}: ${o.meaning}`).join('\n');
+  const epName = model.provider === 'webgpu' ? `WebGPU (${model.adapter})` : model.provider === 'wasm' ? `wasm, ${model.threads} thread${model.threads > 1 ? 's' : ''}` : model.provider;
+  ui.ep.textContent = epName;
+  ui.ep.title = model.failedProviders.map((f) => `${f.provider} failed: ${f.error}`).join('\n');
+  ui.tLoad.textContent = `${ms(model.loadMs)} (+ ${ms(model.fetchMs)} download)`;
+  const hasCams = info.outputs.some((o) => o.name === 'cams');
+  ui.bgRow.hidden = !hasCams;
+  ui.view.replaceChildren(new Option('Segmentation overlay', 'overlay'), ...(hasCams ? info.classNames.map((c, i) => new Option(`CAM: ${c}`, `cam:${i}`)) : []));
+  renderLegend(ui.legend, labels.map((name, l) => ({ label: l, name, colour: [colours[3 * l], colours[3 * l + 1], colours[3 * l + 2]], pixels: 0, visible: true })), 0, toggle);
+  setStatus('ready', `Ready on ${epName}: choose, drop or paste an image.`);
+}
+
+function toggle(label: number, on: boolean): void {
+  visible[label] = on;
+  render();
+}
+
+/** Labels for the current threshold: CAM models re-label without running the model again. */
+function relabel(seg: Segmentation): LabelMap {
+  if (seg.rule.kind !== 'cam-threshold' || !seg.cams) return seg.labels;
+  const bg = Number(ui.bg.value);
+  if (bg === DEFAULT_CAM_BG_THRESHOLD) return seg.labels;
+  const c = seg.cams;
+  return labelsFromMaps(c.data, c.classes, c.height, c.width, 'cam-threshold', { bgThreshold: bg, outWidth: seg.labels.width, outHeight: seg.labels.height });
+}
+
+function render(): void {
+  if (!current || !model) return;
+  const { seg, labels } = current;
+  const base = seg.processedPixels.data;
+  const opacity = Number(ui.opacity.value);
+  const view = ui.view.value;
+  let rgba: Uint8ClampedArray;
+  if (view.startsWith('cam:') && seg.cams) {
+    const k = Number(view.slice(4));
+    const c = seg.cams;
+    const plane = c.data.subarray(k * c.height * c.width, (k + 1) * c.height * c.width);
+    rgba = camHeatmap(base, labels.width, labels.height, plane, c.height, c.width, opacity);
+  } else {
+    rgba = composeOverlay(base, labels, colours, opacity, visible);
+  }
+  drawPixels(ui.canvas, rgba, labels.width, labels.height);
+  ui.canvas.classList.remove('empty');
+  ui.placeholder.hidden = true;
+  const counts = labelCounts(labels, visible.length);
+  const names = ['background', ...model.metadata.classNames];
+  renderLegend(
+    ui.legend,
+    names.map((name, l) => ({ label: l, name, colour: [colours[3 * l], colours[3 * l + 1], colours[3 * l + 2]], pixels: counts[l], visible: visible[l] })),
+    labels.width * labels.height,
+    toggle,
+  );
+  demo.result = { width: labels.width, height: labels.height, labelsBase64: toBase64(labels.data), counts };
+}
+
+async function segment(load: () => Promise<PixelImage>, name: string): Promise<void> {
+  if (!model) {
+    fail(new Error('No model is loaded yet.'));
+    return;
+  }
+  try {
+    setStatus('busy', `Segmenting ${name}…`);
+    const pixels = await load();
+    const seg = await segmentPixels(model, pixels, { maxSide, bgThreshold: DEFAULT_CAM_BG_THRESHOLD });
+    current = { seg, labels: seg.labels };
+    current.labels = relabel(seg);
+    Object.assign(demo.timings, seg.timings);
+    ui.tInfer.textContent = ms(seg.timings.inferenceMs);
+    ui.tPrePost.textContent = `${ms(seg.timings.preprocessMs)} / ${ms(seg.timings.postprocessMs)}`;
+    render();
+    const shrunk = seg.labels.width !== pixels.width ? ` (shrunk to ${seg.labels.width}×${seg.labels.height})` : '';
+    setStatus('done', `${name}: ${pixels.width}×${pixels.height}${shrunk}, ${ms(seg.timings.inferenceMs)} on ${model.provider}`);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+ui.opacity.addEventListener('input', () => {
+  ui.opacityOut.value = Number(ui.opacity.value).toFixed(2);
+  render();
+});
+ui.bg.value = String(DEFAULT_CAM_BG_THRESHOLD);
+ui.bgOut.value = DEFAULT_CAM_BG_THRESHOLD.toFixed(2);
+ui.bg.addEventListener('input', () => {
+  ui.bgOut.value = Number(ui.bg.value).toFixed(2);
+  if (current) current.labels = relabel(current.seg);
+  render();
+});
+ui.view.addEventListener('change', render);
+ui.modelFile.addEventListener('change', async () => {
+  const f = ui.modelFile.files?.[0];
+  if (!f) return;
+  try {
+    await loadModel(new Uint8Array(await f.arrayBuffer()), f.name);
+  } catch (e) {
+    fail(e);
+  }
+});
+
+wireImageInputs(
+  {
+    fileInput: $<HTMLInputElement>('image-file'),
+    dropZone: $<HTMLElement>('drop-zone'),
+    webcamStart: $<HTMLButtonElement>('webcam-start'),
+    webcamCapture: $<HTMLButtonElement>('webcam-capture'),
+    video: $<HTMLVideoElement>('video'),
+  },
+  (load, name) => void segment(load, name),
+  (msg) => fail(new Error(msg)),
+);
+
+loadModel(modelUrl, modelUrl).catch(fail);
