@@ -89,5 +89,9 @@ export function camTinyGraph(opts: { classNames: string[]; width?: number }): Gr
       const raw = module.head.rawCams(ops, features);
       return { scores, cams: module.head.normalisedCams(ops, raw, image), raw_cams: raw };
     },
+    training(ops: Ops, inputs: Record<string, Tensor>) {
+      const features = module.trunk.forward(ops, normaliseInput(ops, inputs.image, norm));
+      return { scores: module.head.scores(ops, features) };
+    },
   };
 }

@@ -40,6 +40,11 @@ export interface GraphDef {
   outputStride: number;
   /** Inference forward: named outputs from named inputs. */
   inference(ops: Ops, inputs: Record<string, Tensor>): Record<string, Tensor>;
+  /**
+   * Training forward: what the method's losses need (e.g. 'scores'), without the inference-only
+   * outputs (upsampled CAMs). Absent for graphs that are not trained as a method (bare backbones).
+   */
+  training?(ops: Ops, inputs: Record<string, Tensor>): Record<string, Tensor>;
 }
 
 /** Applies a GraphDef's normalisation to a [0,255] RGB input inside the graph. */
