@@ -136,9 +136,11 @@ function timmName(tv: string): string {
   let k = Number(m[1]) - 1;
   let stage = 0;
   while (k >= repeats[stage]) k -= repeats[stage++];
-  const part = (stage === 0
-    ? { '0.0': 'conv_dw', '0.1': 'bn1', '1': 'conv_pw', '2': 'bn2' }
-    : { '0.0': 'conv_pw', '0.1': 'bn1', '1.0': 'conv_dw', '1.1': 'bn2', '2': 'conv_pwl', '3': 'bn3' })[m[2]]!;
+  const parts: Record<string, string> =
+    stage === 0
+      ? { '0.0': 'conv_dw', '0.1': 'bn1', '1': 'conv_pw', '2': 'bn2' }
+      : { '0.0': 'conv_pw', '0.1': 'bn1', '1.0': 'conv_dw', '1.1': 'bn2', '2': 'conv_pwl', '3': 'bn3' };
+  const part = parts[m[2]];
   return `blocks.${stage}.${k}.${part}.${m[3]}`;
 }
 
