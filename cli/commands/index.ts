@@ -1,9 +1,11 @@
 // Every `wsss` command, in the order `wsss --help` lists them. Add new commands here.
 import type { CommandModule } from 'yargs';
 import { pseudoLabelCommand } from './pseudo-label.ts';
+import { trainCommand } from './train.ts';
 import { inspectCommand } from './inspect.ts';
 import { importWeightsCommand } from './import-weights.ts';
 import { serveCommand } from './serve.ts';
+import { synthCommand } from './synth.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand];
+export const commands: CommandModule<any, any>[] = [inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand, synthCommand, trainCommand];

@@ -73,14 +73,14 @@ function checkSize(data: Uint8Array, width: number, height: number): void {
 export function encodeIndexedPng(img: LabelImage, palette: Uint8Array = vocPalette(256)): Uint8Array {
   checkSize(img.data, img.width, img.height);
   if (palette.length % 3 || palette.length === 0 || palette.length > 768) throw new Error(`PNG encode: palette of ${palette.length} bytes is not 1–256 RGB triples`);
-  const idat = deflateSync(rawScanlines(img.data, img.width, img.height), { level: 9 });
+  const idat = deflateSync(rawScanlines(img.data, img.width, img.height), { level: 6 });
   return concat([PNG_SIGNATURE, chunk('IHDR', ihdr(img.width, img.height, 3)), chunk('PLTE', palette), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }
 
 /** An 8-bit greyscale PNG (saliency maps, SBD-style label maps). */
 export function encodeGreyPng(img: LabelImage): Uint8Array {
   checkSize(img.data, img.width, img.height);
-  const idat = deflateSync(rawScanlines(img.data, img.width, img.height), { level: 9 });
+  const idat = deflateSync(rawScanlines(img.data, img.width, img.height), { level: 6 });
   return concat([PNG_SIGNATURE, chunk('IHDR', ihdr(img.width, img.height, 0)), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }
 
