@@ -26,6 +26,7 @@ export interface ExportOptions {
 /** Traces `graph`'s inference forward into an ONNX graph whose parameter initializers have no values yet. */
 export function traceOnnx(graph: GraphDef): OnnxGraph {
   const ops = new OnnxOps();
+  ops.graph.reserve(graph.outputs.map((o) => o.name));
   const inputs: Record<string, Tensor> = {};
   for (const spec of graph.inputs) inputs[spec.name] = ops.input(spec.name, spec.channels);
   const outs = graph.inference(ops, inputs);

@@ -57,6 +57,7 @@ export class OnnxGraph {
   private readonly counters = new Map<string, number>();
   private readonly constCache = new Map<string, string>();
   private readonly paramInits = new Map<string, string>();
+  private readonly reserved = new Set<string>();
 
   /** `base` if free, else `base_1`, `base_2`, … Reserves the returned name. */
   uniqueName(base: string): string {
@@ -69,6 +70,18 @@ export class OnnxGraph {
     }
     this.taken.add(name);
     return name;
+  }
+
+  /**
+   * Keeps `names` (the graph's output names, which are its contract) free for addOutput: nodes
+   * created later that would take one of them get a suffixed name instead.
+   */
+  reserve(names: string[]): void {
+    for (const n of names) {
+      if (this.taken.has(n)) throw new Error(`cannot reserve '${n}': already used`);
+      this.taken.add(n);
+      this.reserved.add(n);
+    }
   }
 
   /** Name for an unnamed node: '<scope>/<OpType>_<n>' with n counting per scope and op type. */
@@ -140,20 +153,20 @@ export class OnnxGraph {
   /** Marks `value` as graph output `name`, renaming the value (or adding an Identity) as needed. */
   addOutput(value: string, name: string, dtype: ElemType, dims: Dim[]): void {
     if (this.outputs.some((o) => o.name === name)) throw new Error(`duplicate graph output '${name}'`);
+    const free = this.reserved.delete(name) || !this.taken.has(name);
+    if (value !== name && !free) throw new Error(`graph output name '${name}' collides with another graph value`);
+    this.taken.add(name);
     const producer = this.nodes.find((n) => n.outputs.includes(value));
     const isOutputAlready = this.outputs.some((o) => o.name === value);
     if (value === name) {
       // already named right
-    } else if (producer && !isOutputAlready && !this.taken.has(name)) {
+    } else if (producer && !isOutputAlready && !this.inputs.some((i) => i.name === value)) {
       // Rename the produced value so the output keeps the node that made it (no extra Identity).
-      this.taken.add(name);
       for (const n of this.nodes) {
         n.inputs = n.inputs.map((i) => (i === value ? name : i));
         n.outputs = n.outputs.map((o) => (o === value ? name : o));
       }
     } else {
-      if (this.taken.has(name)) throw new Error(`graph output name '${name}' collides with another graph value`);
-      this.taken.add(name);
       this.nodes.push({ name, opType: 'Identity', inputs: [value], outputs: [name], attrs: {} });
     }
     this.outputs.push({ name, dtype, dims });

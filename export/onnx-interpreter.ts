@@ -215,18 +215,46 @@ export class OnnxOps implements Ops {
     };
     let outH: Dim;
     let outW: Dim;
+    let input = xt;
     if (pads === 'same') {
-      attrs.auto_pad = { string: 'SAME_UPPER' };
+      // SAME_UPPER: total padding max(0, (⌈S/s⌉ − 1)·s + d·(k − 1) + 1 − S), the odd pixel at the end.
+      // With stride 1 that is d·(k − 1) whatever S is, so the pads are static. onnxruntime rejects
+      // auto_pad with dilation, so strided dilated 'same' convs pad explicitly at run time.
       outH = spatialSame(xt.dims[2], sh);
       outW = spatialSame(xt.dims[3], sw);
+      if (sh === 1 && sw === 1) {
+        const th = dh * (kh - 1);
+        const tw = dw * (kw - 1);
+        attrs.pads = { ints: [th >> 1, tw >> 1, th - (th >> 1), tw - (tw >> 1)] };
+      } else if (dh === 1 && dw === 1) {
+        attrs.auto_pad = { string: 'SAME_UPPER' };
+      } else {
+        input = this.samePad(xt, [kh, kw], [sh, sw], [dh, dw]);
+        attrs.pads = { ints: [0, 0, 0, 0] };
+      }
     } else {
       attrs.pads = { ints: pads };
       outH = spatialOut(xt.dims[2], kh, sh, dh, pads[0] + pads[2], false);
       outW = spatialOut(xt.dims[3], kw, sw, dw, pads[1] + pads[3], false);
     }
-    const inputs = [xt.name, wt.name];
+    const inputs = [input.name, wt.name];
     if (b) inputs.push(this.f(b).name);
     return this.emit('Conv', inputs, attrs, 'float32', [xt.dims[0], cout, outH, outW], this.moduleName(wt, 'Conv'));
+  }
+
+  /** Zero padding of SAME_UPPER computed from the run-time spatial size. */
+  private samePad(x: OnnxTensor, k: [number, number], s: [number, number], d: [number, number]): OnnxTensor {
+    const hw = this.shapeOf(x, 2, 4);
+    const stride = this.i64(s);
+    const span = this.i64([d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1]);
+    const outs = this.intOp('Div', this.intOp('Add', hw, this.i64([s[0] - 1, s[1] - 1]), 2), stride, 2);
+    const need = this.intOp('Sub', this.intOp('Add', this.intOp('Mul', this.intOp('Sub', outs, this.i64([1, 1]), 2), stride, 2), span, 2), hw, 2);
+    const total = this.emit('Max', [need, this.i64([0, 0])], {}, 'int64', [2]).name;
+    const begin = this.intOp('Div', total, this.i64([2, 2]), 2);
+    const end = this.intOp('Sub', total, begin, 2);
+    const zeros = this.i64([0, 0]);
+    const pads = this.emit('Concat', [zeros, begin, zeros, end], { axis: { int: 0 } }, 'int64', [8]).name;
+    return this.emit('Pad', [x.name, pads, this.graph.constF32([0], [], 'const_scalar')], { mode: { string: 'constant' } }, 'float32', [x.dims[0], x.dims[1], null, null]);
   }
 
   batchNorm(x: Tensor, p: BatchNormParams, o: BatchNormOptions = {}): Tensor {

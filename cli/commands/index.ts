@@ -2,10 +2,11 @@
 import type { CommandModule } from 'yargs';
 import { pseudoLabelCommand } from './pseudo-label.ts';
 import { trainCommand } from './train.ts';
+import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
 import { importWeightsCommand } from './import-weights.ts';
 import { serveCommand } from './serve.ts';
 import { synthCommand } from './synth.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand, synthCommand, trainCommand];
+export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand, synthCommand, trainCommand];

@@ -1,0 +1,87 @@
+// `wsss export`: build a named graph, load its parameters (a checkpoint or a seeded random
+// initialisation), export it to ONNX, optionally verify it against the tfjs forward, and only
+// then write the file (atomically): a failed check or a bad checkpoint leaves nothing behind.
+import type { CommandModule } from 'yargs';
+import { CliError } from '../errors.ts';
+
+interface ExportArgs {
+  graph: string;
+  checkpoint?: string;
+  'random-init': boolean;
+  seed: number;
+  out: string;
+  verify: boolean;
+  'fold-bn': boolean;
+  classes?: string;
+  width: number;
+  tolerance: number;
+}
+
+export const exportCommand: CommandModule<object, ExportArgs> = {
+  command: 'export',
+  describe: 'Export a network to ONNX (opset 17, dynamic batch/height/width, wsss metadata)',
+  builder: (y) =>
+    y
+      .option('graph', { type: 'string', demandOption: true, describe: 'graph name (see `wsss export --graph help`)' })
+      .option('checkpoint', { type: 'string', describe: 'safetensors checkpoint with the parameters' })
+      .option('random-init', { type: 'boolean', default: false, describe: 'use a seeded random initialisation instead of a checkpoint' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed for --random-init' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output .onnx path' })
+      .option('verify', { type: 'boolean', default: false, describe: 'compare onnxruntime against the tfjs forward on random inputs; fail above tolerance' })
+      .option('tolerance', { type: 'number', default: 1e-4, describe: 'max abs error relative to max(1, output scale) for --verify' })
+      .option('fold-bn', { type: 'boolean', default: true, describe: 'fold batch norm into the preceding conv (--no-fold-bn keeps it)' })
+      .option('classes', { type: 'string', describe: 'comma-separated class names (background excluded)' })
+      .option('width', { type: 'number', default: 1, describe: 'width multiplier of reduced graph variants' })
+      .check((a) => {
+        if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new Error('give exactly one of --checkpoint and --random-init');
+        return true;
+      })
+      .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it') as never,
+  handler: async (args) => {
+    const { getGraph, graphNames, defaultClassNames } = await import('../../graphs/registry.ts');
+    const { checkParamValues, initialiseAll } = await import('../../graphs/module.ts');
+    const { exportOnnx } = await import('../../export/export-onnx.ts');
+    const { writeFileAtomic } = await import('../../runtime/node/atomic-write.ts');
+
+    if (!graphNames().includes(args.graph)) throw new CliError(`unknown graph '${args.graph}'; known graphs: ${graphNames().join(', ')}`, 2);
+
+    let values;
+    let stateClasses: string[] | undefined;
+    if (args.checkpoint) {
+      const { loadCheckpoint } = await import('../../train/checkpoint.ts');
+      let ck;
+      try {
+        ck = loadCheckpoint(args.checkpoint);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      values = ck.params;
+      const cn = (ck.state as { classNames?: unknown } | null)?.classNames;
+      if (Array.isArray(cn) && cn.every((c) => typeof c === 'string')) stateClasses = cn;
+    }
+    const classNames = args.classes
+      ? args.classes.split(',').map((c) => c.trim()).filter(Boolean)
+      : (stateClasses ?? defaultClassNames());
+    if (classNames.length === 0) throw new CliError('--classes: no class names given', 2);
+
+    const graph = getGraph(args.graph, { classNames, width: args.width });
+    if (values) {
+      try {
+        checkParamValues(graph.module, values, args.checkpoint!);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+    } else values = initialiseAll(graph.module, args.seed);
+
+    const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames, source: args.checkpoint });
+    if (args.verify) {
+      const { verifyExport } = await import('../../export/verify.ts');
+      const r = await verifyExport(graph, values, bytes, { seed: args.seed });
+      for (const o of r.outputs) console.log(`verify ${o.name}: max abs err ${o.maxAbsErr.toExponential(2)}, scale ${o.scale.toPrecision(3)}, relative ${o.relErr.toExponential(2)}`);
+      if (r.relErr > args.tolerance)
+        throw new CliError(`verification failed: relative error ${r.relErr.toExponential(2)} on '${r.worst}' exceeds ${args.tolerance} — ${args.out} not written`);
+    }
+    await writeFileAtomic(args.out, bytes);
+    console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${classNames.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
+  },
+};
