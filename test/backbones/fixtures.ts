@@ -1,11 +1,16 @@
 // Shared pieces of the backbone tests: where the fixtures are, their two comparison rules, and
-// running a backbone through the exported-ONNX path (onnxruntime-node).
+// running a backbone through either interpreter: tfjs (eager, inference mode) or the exported
+// ONNX model in onnxruntime-node. Callers of runTfjs initialise tfjs first (initTfjs).
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../../export/export-onnx.ts';
-import { backboneGraph } from '../../graphs/backbones/index.ts';
+import { backboneGraph, createBackbone } from '../../graphs/backbones/index.ts';
+import { TfjsOps } from '../../train/tfjs-interpreter.ts';
+import { fromTf, opsTensor, toTfLogical } from '../../train/tfjs-layout.ts';
+import { TfjsParams } from '../../train/tfjs-params.ts';
 import type { ParamValues } from '../../graphs/module.ts';
 import { readNpyFloat32, type NpyFloat32 } from '../../runtime/node/npy.ts';
 
@@ -71,4 +76,27 @@ export async function runExported(backbone: string, values: ParamValues, input: 
   } finally {
     await session.release();
   }
+}
+
+/** Run `backbone` eagerly in tfjs (inference mode) with `values` on `input`. */
+export function runTfjs(backbone: string, values: ParamValues, input: NpyFloat32, outputs: string[]): Record<string, Actual> {
+  const net = createBackbone(backbone);
+  const params = new TfjsParams(values, net, backbone);
+  try {
+    const ops = new TfjsOps(params, { training: false });
+    const out: Record<string, Actual> = {};
+    tf.tidy(() => {
+      const res = net.forward(ops, opsTensor(toTfLogical(input.data, input.shape)), outputs);
+      for (const o of outputs) out[o] = fromTf(res[o]);
+    });
+    return out;
+  } finally {
+    params.dispose();
+  }
+}
+
+/** The first `n` images of an NCHW batch (or of an [N, …] output). */
+export function firstImages<T extends { shape: number[]; data: Float32Array }>(t: T, n: number): { shape: number[]; data: Float32Array } {
+  const per = t.data.length / t.shape[0];
+  return { shape: [n, ...t.shape.slice(1)], data: t.data.slice(0, n * per) };
 }
