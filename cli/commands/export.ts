@@ -15,6 +15,8 @@ interface ExportArgs {
   classes?: string;
   width: number;
   tolerance: number;
+  outputs?: string;
+  'output-stride'?: number;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -32,6 +34,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('fold-bn', { type: 'boolean', default: true, describe: 'fold batch norm into the preceding conv (--no-fold-bn keeps it)' })
       .option('classes', { type: 'string', describe: 'comma-separated class names (background excluded)' })
       .option('width', { type: 'number', default: 1, describe: 'width multiplier of reduced graph variants' })
+      .option('outputs', { type: 'string', describe: "backbones: comma-separated outputs to export, e.g. 'logits,layer4' (default: logits and the last stage)" })
+      .option('output-stride', { type: 'number', describe: 'ResNet backbones: output stride 32, 16 or 8 (dilated layer3/layer4)' })
       .check((a) => {
         if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new Error('give exactly one of --checkpoint and --random-init');
         return true;
@@ -64,7 +68,15 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       : (stateClasses ?? defaultClassNames());
     if (classNames.length === 0) throw new CliError('--classes: no class names given', 2);
 
-    const graph = getGraph(args.graph, { classNames, width: args.width });
+    const outputs = args.outputs?.split(',').map((o) => o.trim()).filter(Boolean);
+    let graph;
+    try {
+      graph = getGraph(args.graph, { classNames, width: args.width, outputs, outputStride: args['output-stride'] });
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+    // Bare backbones carry no class names (their classifier, if any, is ImageNet's).
+    const metaClasses = graph.method === 'backbone' ? graph.classNames : classNames;
     if (values) {
       try {
         checkParamValues(graph.module, values, args.checkpoint!);
@@ -73,7 +85,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       }
     } else values = initialiseAll(graph.module, args.seed);
 
-    const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames, source: args.checkpoint });
+    const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source: args.checkpoint });
     if (args.verify) {
       const { verifyExport } = await import('../../export/verify.ts');
       const r = await verifyExport(graph, values, bytes, { seed: args.seed });
@@ -82,6 +94,6 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         throw new CliError(`verification failed: relative error ${r.relErr.toExponential(2)} on '${r.worst}' exceeds ${args.tolerance} — ${args.out} not written`);
     }
     await writeFileAtomic(args.out, bytes);
-    console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${classNames.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
+    console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
   },
 };
