@@ -108,10 +108,17 @@ export async function buildDemo(dist = DEMO_DIST): Promise<BuildResult> {
     const ortDist = ortDistDir();
     for (const f of ORT_RUNTIME_FILES) copyFileSync(join(ortDist, f), join(tmp, 'ort', f));
     writeFileSync(join(tmp, BUILD_INFO), JSON.stringify({ inputsHash: hash, builtAt: new Date().toISOString() }, null, 2) + '\n');
-    // Swap the new build in: remove the old one, then rename (each step leaves a complete dist or none).
+    // Swap the new build in: move the old one aside, then rename (each step leaves a complete
+    // dist or none). Another process building at the same moment may win the rename; its
+    // build of the same sources is as good as ours.
     const old = `${dist}.${process.pid}.old.tmp`;
-    if (existsSync(dist)) renameSync(dist, old);
-    renameSync(tmp, dist);
+    try {
+      if (existsSync(dist)) renameSync(dist, old);
+      renameSync(tmp, dist);
+    } catch (e) {
+      if (!demoIsFresh(dist)) throw e;
+      rmSync(tmp, { recursive: true, force: true });
+    }
     rmSync(old, { recursive: true, force: true });
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

@@ -25,6 +25,8 @@ export function wireImageInputs(el: ImageInputElements, onImage: ImageHandler, o
   el.fileInput.addEventListener('change', () => {
     const f = el.fileInput.files?.[0];
     if (f) fromFile(f);
+    // Clear the choice so picking the same file again segments it again.
+    el.fileInput.value = '';
   });
 
   // Drag-and-drop anywhere on the page; the stage shows where it lands.

@@ -27,6 +27,8 @@ interface DemoState {
   crossOriginIsolated: boolean;
   failedProviders: { provider: string; error: string }[];
   timings: Record<string, number>;
+  /** Images segmented so far (tests wait for it to grow). */
+  segmentations: number;
   /** Last segmentation: labels as base64 of the row-major uint8 label map. */
   result: { width: number; height: number; labelsBase64: string; counts: number[] } | null;
 }
@@ -60,6 +62,7 @@ const demo: DemoState = {
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
   failedProviders: [],
   timings: {},
+  segmentations: 0,
   result: null,
 };
 window.__wsss = demo;
@@ -205,6 +208,7 @@ async function segment(load: () => Promise<PixelImage>, name: string): Promise<v
     ui.tInfer.textContent = ms(seg.timings.inferenceMs);
     ui.tPrePost.textContent = `${ms(seg.timings.preprocessMs)} / ${ms(seg.timings.postprocessMs)}`;
     render();
+    demo.segmentations++;
     const shrunk = seg.labels.width !== pixels.width ? ` (shrunk to ${seg.labels.width}×${seg.labels.height})` : '';
     setStatus('done', `${name}: ${pixels.width}×${pixels.height}${shrunk}, ${ms(seg.timings.inferenceMs)} on ${model.provider}`);
   } catch (e) {
