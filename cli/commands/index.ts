@@ -7,6 +7,7 @@ import { inspectCommand } from './inspect.ts';
 import { importWeightsCommand } from './import-weights.ts';
 import { serveCommand } from './serve.ts';
 import { synthCommand } from './synth.ts';
+import { evalCommand } from './eval.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand, synthCommand, trainCommand];
+export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand, synthCommand, evalCommand, trainCommand];

@@ -1,0 +1,104 @@
+// `wsss eval`: mIoU of predicted label maps and/or a background-threshold sweep over CAMs,
+// against ground-truth masks; a table on stdout, optional JSON and HTML report, and the JSON
+// figures as the last line of stdout.
+import type { CommandModule } from 'yargs';
+import { CliError } from '../errors.ts';
+
+interface EvalArgs {
+  gt: string;
+  pred?: string;
+  cams?: string;
+  list?: string;
+  thresholds: string;
+  json?: string;
+  html?: string;
+  classes?: string;
+  'cam-gating': 'labels' | 'none';
+  images?: string;
+  examples: number;
+  strict: boolean;
+}
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'Score predicted label maps (mIoU, per-class IoU/precision/recall) and CAMs (background-threshold sweep)',
+  builder: (y) =>
+    y
+      .option('gt', { type: 'string', demandOption: true, describe: 'ground truth: a VOC-layout data set root or a folder of label PNGs' })
+      .option('pred', { type: 'string', describe: 'folder of predicted label PNGs (<id>.png)' })
+      .option('cams', { type: 'string', describe: 'folder of CAM .npy files (<id>.npy): [K,H,W] per foreground class, or the reference repos\' dicts' })
+      .option('list', { type: 'string', describe: 'image-id list (default: every file in --pred, else --cams)' })
+      .option('thresholds', { type: 'string', default: '0.05:0.95:0.05', describe: 'CAM background thresholds: start:stop:step or a,b,c' })
+      .option('json', { type: 'string', describe: 'write the figures as JSON here' })
+      .option('html', { type: 'string', describe: 'write a self-contained HTML report here' })
+      .option('classes', { type: 'string', describe: 'foreground class names, comma-separated (default: the data set\'s, else VOC\'s 20)' })
+      .option('cam-gating', { choices: ['labels', 'none'] as const, default: 'labels' as const, describe: 'CAM channels used: the image\'s classes (as the papers evaluate) or all' })
+      .option('images', { type: 'string', describe: 'image folder for the report\'s examples (default: the data set\'s JPEGImages)' })
+      .option('examples', { type: 'number', default: 6, describe: 'example rows in the HTML report' })
+      .option('strict', { type: 'boolean', default: false, describe: 'exit with status 1 when any file had a problem' })
+      .check((a) => {
+        if (!a.pred && !a.cams) throw new Error('give --pred, --cams, or both');
+        return true;
+      }),
+  handler: async (a) => {
+    const { evaluateDataset, evalResultJson, locateGroundTruth } = await import('../../runtime/node/evaluate-dataset.ts');
+    const { parseThresholds } = await import('../../runtime/metrics/cam-threshold-sweep.ts');
+    const { writeFileAtomic } = await import('../../runtime/node/atomic-write.ts');
+    let thresholds: number[];
+    try {
+      thresholds = parseThresholds(a.thresholds);
+    } catch (e) {
+      throw new CliError(`--thresholds: ${(e as Error).message}`, 2);
+    }
+    const classNames = a.classes ? a.classes.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+    let result;
+    try {
+      result = await evaluateDataset({ gt: a.gt, pred: a.pred, cams: a.cams, list: a.list, classNames, thresholds, camGating: a['cam-gating'], images: a.images });
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    let examples: import('../../runtime/node/report-html.ts').ReportExample[] = [];
+    if (a.html) {
+      const { prepareExamples } = await import('../../runtime/node/report-html.ts');
+      const gt = locateGroundTruth(a.gt, classNames);
+      const prepared = await prepareExamples(result, { pred: a.pred, cams: a.cams, camGating: a['cam-gating'], imageLabels: gt.imageLabels, examples: a.examples });
+      examples = prepared.examples;
+      result.issues.push(...prepared.issues);
+    }
+    const json = evalResultJson(result);
+
+    // Table.
+    const main = result.pred?.scores ?? result.cams?.best.scores;
+    const f = (v: number | null) => (v === null || Number.isNaN(v) ? '     –' : v.toFixed(4).padStart(6));
+    const w = Math.max(12, ...result.classNames.map((s) => s.length)) + 2;
+    const lines: string[] = [];
+    if (main) {
+      lines.push(`${'class'.padEnd(w)}   IoU    prec  recall      GT px    pred px${result.pred && result.cams ? `  CAM IoU@${result.cams.best.threshold}` : ''}`);
+      result.classNames.forEach((name, c) => {
+        const p = main.perClass[c];
+        const camIou = result.pred && result.cams ? `  ${f(result.cams.best.scores.perClass[c].iou)}` : '';
+        lines.push(`${name.padEnd(w)}${f(p.iou)}  ${f(p.precision)}  ${f(p.recall)}  ${String(p.gtPixels).padStart(9)}  ${String(p.predPixels).padStart(9)}${camIou}`);
+      });
+      const what = result.pred ? `predictions (${result.pred.images} images)` : `CAMs at threshold ${result.cams!.best.threshold} (${result.cams!.images} images)`;
+      lines.push(`${what}: mIoU ${main.miou.toFixed(4)} (classes in GT or prediction), ${main.miouAllClasses.toFixed(4)} (all classes), ${main.miouGtClasses.toFixed(4)} (GT classes); pixel accuracy ${main.pixelAccuracy.toFixed(4)}`);
+    }
+    if (result.cams) {
+      const c = result.cams;
+      lines.push(`CAM sweep: ${c.sweep.map((s) => `${s.threshold}:${s.scores.miou.toFixed(3)}`).join(' ')}`);
+      lines.push(`CAM best threshold ${c.best.threshold}: mIoU ${c.best.scores.miou.toFixed(4)} (${c.images} images)`);
+    }
+    console.log(lines.join('\n'));
+    for (const i of result.issues) console.error(`wsss eval: ${i.file}: ${i.reason} (${i.id}: ${i.effect})`);
+    if (result.issues.length) console.error(`wsss eval: ${result.issues.length} problem(s); the other images were evaluated`);
+
+    if (a.json) await writeFileAtomic(a.json, JSON.stringify(json, null, 1) + '\n');
+    if (a.html) {
+      const { renderReportHtml } = await import('../../runtime/node/report-html.ts');
+      const cmd = ['wsss eval', ...process.argv.slice(3)].join(' ');
+      await writeFileAtomic(a.html, renderReportHtml(result, examples, { command: cmd }));
+    }
+    console.log(JSON.stringify(json));
+    if (!main) throw new CliError('no image could be evaluated (see the problems above)');
+    if (a.strict && result.issues.length) throw new CliError(`${result.issues.length} problem(s) with the input files (--strict)`);
+  },
+};
