@@ -48,8 +48,11 @@ function broadcastDims(a: Dim[], b: Dim[]): Dim[] {
   const r = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < r; i++) {
-    const x = a[a.length - r + i] ?? 1;
-    const y = b[b.length - r + i] ?? 1;
+    // Missing leading axes count as 1 (not `?? 1`: null is a real, unknown dimension).
+    const ia = a.length - r + i;
+    const ib = b.length - r + i;
+    const x = ia >= 0 ? a[ia] : 1;
+    const y = ib >= 0 ? b[ib] : 1;
     if (x === 1) out.push(y);
     else if (y === 1) out.push(x);
     else if (x === y) out.push(x);
@@ -107,7 +110,7 @@ export class OnnxOps implements Ops {
   }
 
   private t(x: Tensor): OnnxTensor {
-    if (!(x instanceof OnnxTensor)) throw new Error('OnnxOps was given a tensor from another interpreter');
+    if (!(x instanceof OnnxTensor)) throw new Error(x == null ? `OnnxOps was given ${x} instead of a tensor` : 'OnnxOps was given a tensor from another interpreter');
     return x;
   }
 

@@ -77,6 +77,8 @@ test('model structure: opset 17, IR 8, dynamic N/H/W input, module-path node nam
   assert.deepEqual(s.outputs.map((o) => o.name), ['scores', 'cams', 'raw_cams']);
   assert.deepEqual(s.outputs[0].dims, ['N', 6]);
   assert.deepEqual(s.outputs[1].dims, ['N', 6, 'H', 'W']);
+  // Strided convs make the size unknown at build time: no made-up static value may appear.
+  assert.deepEqual(s.outputs[2].dims, ['N', 6, null, null]);
   const names = (m.graph?.node ?? []).map((n) => n.name);
   for (let i = 0; i < 6; i++) assert.ok(names.includes(`trunk.${i}.conv`), `conv node trunk.${i}.conv`);
   // The classifier runs twice (pooled scores and dense CAMs): the second use gets a suffix.
