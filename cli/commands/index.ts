@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { pseudoLabelCommand } from './pseudo-label.ts';
 import { trainCommand } from './train.ts';
+import { startCommand } from './start.ts';
 import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
 import { importWeightsCommand } from './import-weights.ts';
@@ -10,4 +11,4 @@ import { synthCommand } from './synth.ts';
 import { evalCommand } from './eval.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand, synthCommand, evalCommand, trainCommand];
+export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, importWeightsCommand, serveCommand, synthCommand, evalCommand, trainCommand, startCommand];
