@@ -13,7 +13,7 @@ export const MODEL_METADATA_KEYS = {
   method: 'method',
   /** Graph name, e.g. 'cam-tiny' (what `wsss export --graph` was given). */
   graph: 'graph',
-  /** JSON array of class names WITHOUT background: class i has label i + 1 in label maps. */
+  /** JSON array of class names WITHOUT background: class i has label i + 1 in label maps (empty for bare backbones). */
   classNames: 'class_names',
   /** JSON array: per-channel mean on [0,1] RGB the graph subtracts internally. Absent when the graph does not normalise. */
   mean: 'mean',
@@ -145,8 +145,9 @@ export function parseModelMetadata(record: Readonly<Record<string, string>>, sou
   }
 
   const classNames = json(k.classNames);
-  if (!Array.isArray(classNames) || classNames.length === 0 || !classNames.every((c) => typeof c === 'string')) {
-    bad(k.classNames, 'must be a non-empty JSON array of strings');
+  // Empty for a bare backbone (features, no classifier); label rules then refuse the model.
+  if (!Array.isArray(classNames) || !classNames.every((c) => typeof c === 'string')) {
+    bad(k.classNames, 'must be a JSON array of strings');
   }
 
   const outputs = json(k.outputs);

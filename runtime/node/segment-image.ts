@@ -30,7 +30,8 @@ export async function decodeImage(bytes: Uint8Array, name: string): Promise<Pixe
     throw new ImageDecodeError(`${name} is ${meta.width}×${meta.height} pixels, more than the ${MAX_DECODED_PIXELS} allowed`);
   }
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS })
+    // failOn 'warning': a truncated or corrupt file is reported, not decoded half grey.
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, failOn: 'warning' })
       .rotate()
       .removeAlpha()
       .toColourspace('srgb')

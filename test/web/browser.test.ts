@@ -8,7 +8,7 @@
 // Leaves a screenshot of the page with an overlay at artifacts/web-demo.png.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,7 +20,7 @@ import { segmentImageFile } from '../../runtime/node/segment-image.ts';
 import { openModel, type OpenModel, type OrtModule } from '../../runtime/session.ts';
 import { ensureDemoBuilt } from '../../web-demo/build.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
-import { syntheticImage } from './fixture-model.ts';
+import { fixtureModelBytes, syntheticImage } from './fixture-model.ts';
 import { camTinyModelBytes } from './models.ts';
 
 const skip = chromiumMissing() ?? false;
@@ -131,6 +131,54 @@ test('wasm EP: page labels agree with onnxruntime-node on 3 image sizes; screens
     const tmp = join('artifacts', `.web-demo.${process.pid}.png`);
     writeFileSync(tmp, await page.screenshot({ fullPage: true }));
     renameSync(tmp, join('artifacts', 'web-demo.png'));
+
+    // Paste and drag-and-drop deliver the same image to the same pipeline as the file picker.
+    const picked = await segmentInPage(page, images[0]);
+    for (const how of ['paste', 'drop']) {
+      const before = (await pageState(page)).segmentations;
+      await page.evaluate(
+        ({ b64, how }) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+          document.dispatchEvent(how === 'paste' ? new ClipboardEvent('paste', { clipboardData: dt }) : new DragEvent('drop', { dataTransfer: dt }));
+        },
+        { b64: readFileSync(images[0]).toString('base64'), how },
+      );
+      await page.waitForFunction((n) => (window as unknown as { __wsss: PageState }).__wsss.segmentations > n, before, { timeout: 60_000 });
+      const st = await pageState(page);
+      assert.equal(st.state, 'done', `${how}: ${st.error}`);
+      assert.equal(st.result!.labelsBase64, Buffer.from(picked.labels).toString('base64'), `${how} gives the file picker's labels`);
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a model picked in the page replaces the served one; a model without metadata is refused', { skip, timeout: 120_000 }, async () => {
+  const fixturePath = join(dir, 'fixture.onnx');
+  writeFileSync(fixturePath, fixtureModelBytes());
+  const barePath = join(dir, 'bare.onnx');
+  writeFileSync(barePath, fixtureModelBytes({ withoutMetadata: true }));
+  const image = await writePng(90, 60, 31);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    await openDemo(page, 'wasm', []);
+    await page.setInputFiles('#model-file', fixturePath);
+    await page.waitForFunction(() => /fixture-cam/.test(document.getElementById('model-info')?.textContent ?? '') && (window as unknown as { __wsss: PageState }).__wsss.state === 'ready', null, { timeout: 60_000 });
+    const web = await segmentInPage(page, image);
+    const fixture = await openModel(ortNode as unknown as OrtModule, fixtureModelBytes(), { providers: ['cpu'], source: 'fixture.onnx' });
+    try {
+      const node = await segmentImageFile(fixture, image, { maxSide: MAX_SIDE });
+      assert.deepEqual(web.labels, node.labels.data);
+    } finally {
+      await fixture.release();
+    }
+    assert.equal(await page.locator('#legend li').count(), 4, 'legend: background + the 3 fixture classes');
+    await page.setInputFiles('#model-file', barePath);
+    await page.waitForFunction(() => (window as unknown as { __wsss: PageState }).__wsss.state === 'error', null, { timeout: 60_000 });
+    assert.match((await pageState(page)).error ?? '', /model the chosen model has no wsss metadata: missing method/);
   } finally {
     await browser.close();
   }

@@ -146,6 +146,10 @@ test('/api/segment rejects bad uploads with clear 4xx errors', async () => {
   assert.equal(garbage.status, 400);
   assert.match(JSON.parse(garbage.body.toString()).error, /the uploaded image is not a decodable image/);
 
+  const truncated = await send(server.url, 'POST', '/api/segment', { 'Content-Type': 'image/png' }, png.subarray(0, png.length >> 1));
+  assert.equal(truncated.status, 400);
+  assert.match(JSON.parse(truncated.body.toString()).error, /the uploaded image/);
+
   const empty = await send(server.url, 'POST', '/api/segment', { 'Content-Type': 'image/png', 'Content-Length': 0 });
   assert.equal(empty.status, 400);
   assert.match(JSON.parse(empty.body.toString()).error, /empty upload/);
