@@ -807,21 +807,74 @@ function bilinearAdjoint(dy: tf.Tensor4D, axis: 1 | 2, inSize: number, alignCorn
   return acc as tf.Tensor4D;
 }
 
+/** The adjoint along both axes with gathers (see bilinearAdjoint): correct on every backend. */
+function gatherAdjoint(dy: tf.Tensor4D, h: number, w: number, alignCorners: boolean): tf.Tensor4D {
+  const [, oh, ow] = dy.shape;
+  let g = dy;
+  // Shrink the larger ratio first so the second pass runs on the smaller tensor.
+  const order: (1 | 2)[] = oh / h >= ow / w ? [1, 2] : [2, 1];
+  for (const axis of order) {
+    const inSize = axis === 1 ? h : w;
+    if (g.shape[axis] !== inSize) g = bilinearAdjoint(g, axis, inSize, alignCorners);
+  }
+  return g;
+}
+
+/**
+ * The backend's own ResizeBilinearGrad kernel. Its output is reshaped to the input's shape
+ * because the pure-JS kernel declares [N, W, H, C] while laying the data out as [N, H, W, C].
+ */
+function kernelAdjoint(images: tf.Tensor4D, dy: tf.Tensor4D, alignCorners: boolean): tf.Tensor4D {
+  const out = tf.engine().runKernel('ResizeBilinearGrad', { images, dy }, { alignCorners, halfPixelCenters: !alignCorners }) as tf.Tensor;
+  return tf.reshape(out, images.shape);
+}
+
+/**
+ * Whether the active backend's ResizeBilinearGrad computes PyTorch's adjoint for this
+ * convention, found once per backend by comparing it with the gather adjoint on small cases
+ * (H ≠ W, up and down, the half-pixel clamp). The stock pure-JS kernel passes for
+ * align_corners=True and fails for False (it ignores halfPixelCenters); a fixed kernel
+ * (train/kernels, tfjs-node) passes both and is then used, since the gathers are slow there.
+ */
+const gradKernelAgrees = new Map<string, boolean>();
+function backendGradKernelAgrees(alignCorners: boolean): boolean {
+  const key = `${tf.getBackend()}|${alignCorners}`;
+  let ok = gradKernelAgrees.get(key);
+  if (ok === undefined) {
+    ok = tf.tidy(() => {
+      const cases: [[number, number], [number, number]][] = [[[3, 5], [7, 4]], [[5, 4], [2, 3]]];
+      try {
+        for (const [[h, w], [oh, ow]] of cases) {
+          const images = tf.zeros([1, h, w, 2]) as tf.Tensor4D;
+          const dy = tf.tensor4d(Array.from({ length: oh * ow * 2 }, (_, i) => Math.sin(i + 1)), [1, oh, ow, 2]);
+          const a = kernelAdjoint(images, dy, alignCorners).dataSync();
+          const b = gatherAdjoint(dy, h, w, alignCorners).dataSync();
+          if (a.length !== b.length || a.some((v, i) => !(Math.abs(v - b[i]) <= 1e-5))) return false;
+        }
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    gradKernelAgrees.set(key, ok);
+  }
+  return ok;
+}
+
 /** Bilinear resize of NHWC x (PyTorch semantics for both conventions) with a correct gradient. */
 function bilinearResize(x: tf.Tensor4D, oh: number, ow: number, alignCorners: boolean): tf.Tensor4D {
   const [, h, w] = x.shape;
-  const f = tf.customGrad((...inputs) => ({
-    value: tf.image.resizeBilinear(inputs[0] as tf.Tensor4D, [oh, ow], alignCorners, !alignCorners),
-    gradFunc: (dy: tf.Tensor) => {
-      let g = dy as tf.Tensor4D;
-      // Shrink the larger ratio first so the second pass runs on the smaller tensor.
-      const order: (1 | 2)[] = oh / h >= ow / w ? [1, 2] : [2, 1];
-      for (const axis of order) {
-        const inSize = axis === 1 ? h : w;
-        if (g.shape[axis] !== inSize) g = bilinearAdjoint(g, axis, inSize, alignCorners);
-      }
-      return g;
-    },
-  }));
+  const f = tf.customGrad((...args) => {
+    const input = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    save([input]);
+    return {
+      value: tf.image.resizeBilinear(input, [oh, ow], alignCorners, !alignCorners),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        backendGradKernelAgrees(alignCorners)
+          ? kernelAdjoint(saved[0] as tf.Tensor4D, dy as tf.Tensor4D, alignCorners)
+          : gatherAdjoint(dy as tf.Tensor4D, h, w, alignCorners),
+    };
+  });
   return f(x) as tf.Tensor4D;
 }
