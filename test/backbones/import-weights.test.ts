@@ -178,6 +178,27 @@ test('.onnx import of our own exports: batch norms kept, and folded (rebuilt fro
   assert.ok(worstToleranceRatio(out.conv6, expected) <= 1);
 });
 
+test('an .onnx whose nodes carry no names is matched by position (k-th Conv = k-th conv of the network)', { skip: skipMb }, async () => {
+  const p = (await import('onnx-proto')).default;
+  const model = p.onnx.ModelProto.decode(readFileSync(fixturePath('torchvision-mobilenet_v2', 'model.onnx')));
+  for (const n of model.graph!.node!) n.name = '';
+  const file = join(dir, 'anonymous.onnx');
+  writeFileSync(file, p.onnx.ModelProto.encode(model).finish());
+  const r = importWeights(file, { backbone: 'mobilenet_v2' });
+  assert.ok(r.values, JSON.stringify(r.report));
+  assert.ok(r.report.notes.some((n) => /52 tensor group\(s\): names by position/.test(n)), r.report.notes.join('; '));
+  const x = loadNpy('torchvision-mobilenet_v2', 'input.npy');
+  const out = await runExported('mobilenet_v2', r.values, x, ['logits']);
+  const ref = loadNpy('torchvision-mobilenet_v2', 'logits.npy');
+  let num = 0;
+  let den = 0;
+  ref.data.forEach((v, i) => {
+    num += (out.logits.data[i] - v) ** 2;
+    den += v * v;
+  });
+  assert.ok(Math.sqrt(num / den) < 1e-3);
+});
+
 test('a random-init checkpoint round-trips through import (identity naming, declaration order)', () => {
   const g = backboneGraph('resnet50-w16');
   const values = initialiseAll(g.module, 3);

@@ -38,6 +38,28 @@ test('resnet50 (torchvision, float16 weights): logits and layer4 at output strid
   }
 });
 
+test('resnet50 imported from an .onnx (our export, batch norms folded) still matches torchvision', { skip: skipTv }, async () => {
+  const { exportOnnx } = await import('../../export/export-onnx.ts');
+  const { backboneGraph } = await import('../../graphs/backbones/index.ts');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'wsss-r50-'));
+  try {
+    const file = join(dir, 'resnet50.onnx');
+    writeFileSync(file, exportOnnx(backboneGraph('resnet50', { outputs: ['logits'] }), imported('torchvision-resnet50/weights.safetensors', 'resnet50')));
+    const { values, report } = importWeights(file, { backbone: 'resnet50' });
+    assert.ok(values, JSON.stringify(report));
+    assert.equal(report.unfolded.length, 53); // every BN of ResNet-50 follows a conv
+    const x = loadNpy('torchvision-resnet50', 'input.npy');
+    const out = await runExported('resnet50', values, x, ['logits', 'layer4']);
+    assert.ok(relativeL2(out.logits, loadNpy('torchvision-resnet50', 'logits.npy')) < 1e-3);
+    assert.ok(relativeL2(out.layer4, loadNpy('torchvision-resnet50', 'layer4.npy')) < 1e-3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('mobilenet_v2 (torchvision): logits and features, imported from .safetensors and from torch.onnx’s .onnx', { skip: skipMb }, async () => {
   const x = loadNpy('torchvision-mobilenet_v2', 'input.npy');
   const logits = loadNpy('torchvision-mobilenet_v2', 'logits.npy');
