@@ -220,6 +220,8 @@ export function formatImportReport(r: ImportReport, maxList = 20): string[] {
   };
   lines.push(`${r.source} → ${r.backbone}: naming '${r.scheme}'${r.strippedPrefix ? `, prefix '${r.strippedPrefix}' stripped` : ''}; ${r.matched} tensor(s) matched`);
   for (const n of r.notes) lines.push(`  onnx: ${n}`);
+  if (r.matched === 0 && r.unmatched.length)
+    lines.push(`no tensor of the file matched a parameter of ${r.backbone}: is it a weight file for another architecture (or wrapped under a prefix; see --strip-prefix)?`);
   list('converted layout', r.converted);
   list('batch norms rebuilt from folded conv biases (identity statistics; fine for inference and frozen-BN training)', r.unfolded);
   list('ignored', r.ignored.map((i) => `${i.name}: ${i.why}`));
