@@ -113,7 +113,7 @@ function blobOutlinePoint(b: Blob, phi: number): [number, number] {
 }
 
 /** 1 where a head pattern is bright, 0 where dark, at offset (dx, dy) from the head centre (even in dx: flip-invariant). */
-function headPatternValue(pattern: HeadPattern, dx: number, dy: number, r: number): number {
+export function headPatternValue(pattern: HeadPattern, dx: number, dy: number, r: number): number {
   const period = Math.max(2.6, 0.9 * r);
   const w = (2 * Math.PI) / period;
   const rho = Math.hypot(dx, dy);

@@ -1,0 +1,186 @@
+// The synthetic benchmark: byte-identical output per seed (also across concurrency and after
+// an interrupted run), refusal to mix data sets, and invariants of what is drawn — labels,
+// part masks, saliency and the weak body cue agree with each other.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../../graphs/rng.ts';
+import { PART } from '../../runtime/metrics/part-recall.ts';
+import { readLabelPng } from '../../runtime/node/palette-png.ts';
+import { VocDataset } from '../../runtime/node/voc-dataset.ts';
+import { defaultSynthParams, HEAD_PATTERNS, synthClasses, type SynthParams } from '../../train/data/synth/params.ts';
+import { headPatternValue, renderSynthSample } from '../../train/data/synth/render.ts';
+import { synthImageSeed, writeSynthDataset } from '../../train/data/synth/write-dataset.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'wsss-synth-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+function params(seed: number, over: Partial<SynthParams> = {}): SynthParams {
+  return { ...defaultSynthParams('tiny', seed), train: 14, val: 6, ...over };
+}
+
+function listFiles(dir: string, base = dir): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? listFiles(join(dir, f), base) : [join(dir, f).slice(base.length + 1)]));
+}
+
+function sameTree(a: string, b: string): void {
+  const fa = listFiles(a);
+  assert.deepEqual(fa, listFiles(b));
+  for (const f of fa) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `${f} differs`);
+}
+
+test('same seed → byte-identical files (any concurrency); another seed → different images', async () => {
+  const a = join(tmp, 'a');
+  const b = join(tmp, 'b');
+  const c = join(tmp, 'c');
+  const ra = await writeSynthDataset(a, params(11));
+  assert.equal(ra.status, 'created');
+  await writeSynthDataset(b, params(11), { concurrency: 1 });
+  sameTree(a, b);
+  await writeSynthDataset(c, params(12));
+  const images = readdirSync(join(a, 'JPEGImages'));
+  assert.equal(images.length, 20);
+  for (const f of images) assert.ok(!readFileSync(join(a, 'JPEGImages', f)).equals(readFileSync(join(c, 'JPEGImages', f))), `${f} equal across seeds`);
+  assert.notEqual(synthImageSeed(11, 'train', 0), synthImageSeed(11, 'val', 0));
+});
+
+test('rerun: identical complete set is a no-op, other parameters or foreign folders are refused', async () => {
+  const a = join(tmp, 'a');
+  const before = statSync(join(a, 'synth.json')).mtimeMs;
+  const r = await writeSynthDataset(a, params(11));
+  assert.equal(r.status, 'exists');
+  assert.equal(statSync(join(a, 'synth.json')).mtimeMs, before);
+  await assert.rejects(writeSynthDataset(a, params(13)), /already holds a synthetic data set with different parameters \(seed 11/);
+  const foreign = join(tmp, 'foreign');
+  mkdirSync(foreign);
+  writeFileSync(join(foreign, 'notes.txt'), 'mine');
+  await assert.rejects(writeSynthDataset(foreign, params(11)), /exists and is not a wsss synthetic data set/);
+  assert.deepEqual(readdirSync(foreign), ['notes.txt']);
+  await assert.rejects(writeSynthDataset(join(tmp, 'x'), params(1, { numClasses: 12 })), /numClasses must be 2…8/);
+});
+
+test('an interrupted run leaves no <out>, and the rerun resumes to the same bytes', async () => {
+  const out = join(tmp, 'resumed');
+  let stop = 0;
+  await assert.rejects(
+    writeSynthDataset(out, params(11), {
+      concurrency: 2,
+      onProgress: (done) => {
+        if (done >= 7 && !stop++) throw new Error('simulated kill');
+      },
+    }),
+    /simulated kill/,
+  );
+  assert.equal(existsSync(out), false);
+  assert.ok(existsSync(`${out}.partial`));
+  const r = await writeSynthDataset(out, params(11));
+  assert.equal(r.status, 'created');
+  assert.ok(r.resumed >= 5, `resumed ${r.resumed}`);
+  assert.equal(existsSync(`${out}.partial`), false);
+  sameTree(join(tmp, 'a'), out);
+});
+
+test('data set content: labels, part masks, saliency and metadata agree', async () => {
+  const root = join(tmp, 'a');
+  const ds = VocDataset.open(root);
+  assert.equal(ds.layout, 'wsss-synth');
+  assert.equal(ds.classNames.length, 6);
+  const meta = JSON.parse(readFileSync(join(root, 'synth.json'), 'utf8'));
+  assert.deepEqual(meta.params, params(11));
+  assert.deepEqual(meta.classNames, HEAD_PATTERNS.slice(0, 6));
+  const objects = JSON.parse(readFileSync(join(root, 'objects.json'), 'utf8'));
+  const ids = [...ds.ids('train'), ...ds.ids('val')];
+  assert.equal(ids.length, 20);
+  let salObj = 0;
+  let salObjN = 0;
+  let salBg = 0;
+  let salBgN = 0;
+  let multiClass = 0;
+  for (const id of ids) {
+    const s = await ds.sample(id);
+    const parts = await readLabelPng(ds.auxPath('PartMasks', id)!);
+    const sal = await readLabelPng(ds.auxPath('SaliencyMaps', id)!);
+    const objs = objects[id].objects as { label: number }[];
+    assert.ok(objs.length >= 1 && objs.length <= 3, `${id}: ${objs.length} objects`);
+    assert.deepEqual(s.labels, [...new Set(objs.map((o) => o.label))].sort((x, y) => x - y), id);
+    if (s.labels.length > 1) multiClass++;
+    const headsOf = new Set<number>();
+    const present = new Set<number>();
+    for (let i = 0; i < parts.data.length; i++) {
+      const l = s.mask!.data[i];
+      const p = parts.data[i];
+      assert.equal(l === 255, p === PART.ignore, `${id} pixel ${i}: ignore in one map only`);
+      if (l !== 255) assert.equal(l > 0, p === PART.body || p === PART.head, `${id} pixel ${i}: label ${l}, part ${p}`);
+      if (p === PART.head) headsOf.add(l);
+      if (l > 0 && l !== 255) present.add(l);
+      if (l > 0 && l !== 255) {
+        salObj += sal.data[i];
+        salObjN++;
+      } else if (p === PART.background) {
+        salBg += sal.data[i];
+        salBgN++;
+      }
+    }
+    // Every labelled class is visible, and shows its identifying head.
+    assert.deepEqual([...present].sort((x, y) => x - y), s.labels, `${id}: classes in the mask`);
+    assert.deepEqual([...headsOf].sort((x, y) => x - y), s.labels, `${id}: heads visible`);
+  }
+  assert.ok(multiClass > 0, 'some images hold several classes');
+  assert.ok(salObj / salObjN > 3 * (salBg / salBgN), `saliency on objects ${salObj / salObjN} vs background ${salBg / salBgN}`);
+  assert.ok(meta.stats.ignoreFraction > 0.03 && meta.stats.ignoreFraction < 0.2, `ignore fraction ${meta.stats.ignoreFraction}`);
+});
+
+test('head patterns are symmetric under a horizontal flip', () => {
+  for (const pattern of HEAD_PATTERNS) {
+    for (let dy = -7; dy <= 7; dy += 0.5) for (let dx = 0; dx <= 7; dx += 0.5) assert.equal(headPatternValue(pattern, dx, dy, 7), headPatternValue(pattern, -dx, dy, 7), `${pattern} at (${dx},${dy})`);
+  }
+});
+
+test('the body cue changes body pixels only, and bodyCue 0 removes it (the control)', () => {
+  const p = params(3);
+  const classes = synthClasses(p);
+  let bodyDiff = 0;
+  let bodyN = 0;
+  for (let k = 0; k < 12; k++) {
+    const seed = synthImageSeed(3, 'train', k);
+    const withCue = renderSynthSample(p, classes, new Rng(seed));
+    const without = renderSynthSample({ ...p, bodyCue: 0 }, classes, new Rng(seed));
+    assert.deepEqual(without.label, withCue.label);
+    const S = p.size;
+    for (let i = 0; i < S * S; i++) {
+      const part = withCue.parts[i];
+      const d = Math.abs(withCue.rgb[i * 3] - without.rgb[i * 3]);
+      if (part === PART.body) {
+        bodyDiff += d;
+        bodyN++;
+      }
+      // Away from any object (no object pixel within 2 px) nothing changes.
+      const x = i % S;
+      const y = Math.floor(i / S);
+      let near = false;
+      for (let yy = Math.max(0, y - 2); yy <= Math.min(S - 1, y + 2) && !near; yy++)
+        for (let xx = Math.max(0, x - 2); xx <= Math.min(S - 1, x + 2); xx++) if (withCue.label[yy * S + xx] !== 0) near = true;
+      if (!near) assert.equal(d, 0, `sample ${k} pixel (${x},${y}) changed outside objects`);
+    }
+  }
+  // Amplitude 0.04 of 255 ≈ 10 grey levels; the mean |sin| is 2/π.
+  assert.ok(bodyDiff / bodyN > 4, `mean body change ${bodyDiff / bodyN}`);
+});
+
+test('`wsss synth --preset tiny` writes the preset and ends with a JSON line', () => {
+  const out = join(tmp, 'cli');
+  const r = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'tiny', '--seed', '5'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const last = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(last.status, 'created');
+  assert.equal(last.images, 40);
+  assert.equal(readdirSync(join(out, 'JPEGImages')).length, 40);
+  const again = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'tiny', '--seed', '6'], { encoding: 'utf8' });
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /already holds a synthetic data set with different parameters/);
+});
