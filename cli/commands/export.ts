@@ -24,7 +24,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   describe: 'Export a network to ONNX (opset 17, dynamic batch/height/width, wsss metadata)',
   builder: (y) =>
     y
-      .option('graph', { type: 'string', demandOption: true, describe: 'graph name (see `wsss export --graph help`)' })
+      .option('graph', { type: 'string', demandOption: true, describe: 'graph name (an unknown name lists the known ones)' })
       .option('checkpoint', { type: 'string', describe: 'safetensors checkpoint with the parameters' })
       .option('random-init', { type: 'boolean', default: false, describe: 'use a seeded random initialisation instead of a checkpoint' })
       .option('seed', { type: 'number', default: 0, describe: 'seed for --random-init' })
@@ -37,7 +37,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('outputs', { type: 'string', describe: "backbones: comma-separated outputs to export, e.g. 'logits,layer4' (default: logits and the last stage)" })
       .option('output-stride', { type: 'number', describe: 'ResNet backbones: output stride 32, 16 or 8 (dilated layer3/layer4)' })
       .check((a) => {
-        if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new Error('give exactly one of --checkpoint and --random-init');
+        // A CliError reaches the user as a one-line usage error (exit 2), not a stack trace.
+        if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
         return true;
       })
       .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it') as never,
@@ -86,14 +87,21 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     } else values = initialiseAll(graph.module, args.seed);
 
     const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source: args.checkpoint });
+    let verification;
     if (args.verify) {
       const { verifyExport } = await import('../../export/verify.ts');
       const r = await verifyExport(graph, values, bytes, { seed: args.seed });
+      verification = r;
       for (const o of r.outputs) console.log(`verify ${o.name}: max abs err ${o.maxAbsErr.toExponential(2)}, scale ${o.scale.toPrecision(3)}, relative ${o.relErr.toExponential(2)}`);
       if (r.relErr > args.tolerance)
         throw new CliError(`verification failed: relative error ${r.relErr.toExponential(2)} on '${r.worst}' exceeds ${args.tolerance} — ${args.out} not written`);
     }
     await writeFileAtomic(args.out, bytes);
     console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
+    // Machine-readable tail line (project convention for commands that report figures).
+    const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name };
+    if (verification)
+      summary.verify = { relErr: verification.relErr, worst: verification.worst, outputs: Object.fromEntries(verification.outputs.map((o) => [o.name, o.relErr])) };
+    console.log(JSON.stringify(summary));
   },
 };
