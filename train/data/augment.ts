@@ -75,10 +75,12 @@ export function rescaleSample(s: AugSample, width: number, height: number): AugS
   const image = chwToHwc(resizeBilinearCHW(hwcToChw(s.image, s.height, s.width), 3, s.height, s.width, height, width, false), height, width);
   const nearest = (m: Uint8Array) => {
     const out = new Uint8Array(width * height);
+    // Pixel-centre nearest neighbour (PIL's NEAREST, PyTorch's 'nearest-exact'): source
+    // floor((dst + 0.5) · in / out), aligned with the half-pixel centres of the bilinear image,
+    // unlike PyTorch's 'nearest' (floor(dst · in / out)), which shifts labels by up to half a pixel.
     for (let y = 0; y < height; y++) {
-      // PyTorch 'nearest': source index floor(dst · in / out).
-      const sy = Math.min(s.height - 1, Math.floor((y * s.height) / height));
-      for (let x = 0; x < width; x++) out[y * width + x] = m[sy * s.width + Math.min(s.width - 1, Math.floor((x * s.width) / width))];
+      const sy = Math.min(s.height - 1, Math.floor(((y + 0.5) * s.height) / height));
+      for (let x = 0; x < width; x++) out[y * width + x] = m[sy * s.width + Math.min(s.width - 1, Math.floor(((x + 0.5) * s.width) / width))];
     }
     return out;
   };
