@@ -90,7 +90,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     let verification;
     if (args.verify) {
       const { verifyExport } = await import('../../export/verify.ts');
-      const r = await verifyExport(graph, values, bytes, { seed: args.seed });
+      let r;
+      try {
+        r = await verifyExport(graph, values, bytes, { seed: args.seed });
+      } catch (e) {
+        throw new CliError(`verification could not run (${(e as Error).message}) — ${args.out} not written`);
+      }
       verification = r;
       for (const o of r.outputs) console.log(`verify ${o.name}: max abs err ${o.maxAbsErr.toExponential(2)}, scale ${o.scale.toPrecision(3)}, relative ${o.relErr.toExponential(2)}`);
       if (r.relErr > args.tolerance)
