@@ -1,7 +1,6 @@
 // The work behind `wsss train` (shared with `npm start`).
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
-import { DEFAULT_AUGMENT } from '../train/data/classification-augment.ts';
 import { trainCam, type CamTrainSummary } from '../train/methods/cam.ts';
 import { startTfjs } from '../train/tfjs-start.ts';
 
@@ -46,7 +45,8 @@ export async function runTrain(a: TrainRunArgs): Promise<CamTrainSummary> {
     outDir: a.out,
     checkpointEvery: a['checkpoint-every'],
     init: a.init,
-    augment: DEFAULT_AUGMENT,
+    // Light geometric and colour augmentation, as the papers' classification stage.
+    augment: { scale: [0.9, 1.1], flip: true, colorJitter: { brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0 } },
     progress: !a.quiet,
   });
   const out = { ...summary, backend, model: join(a.out, 'model.safetensors') };

@@ -10,7 +10,7 @@ import { getGraph } from '../../graphs/registry.ts';
 import { Rng } from '../../graphs/rng.ts';
 import { decodeImageRgb, type RgbImage } from '../../runtime/node/images.ts';
 import { VocDataset } from '../../runtime/node/voc-dataset.ts';
-import { augmentImage, type AugmentOptions } from '../data/classification-augment.ts';
+import { augmentSample, toAugSample, type AugmentOptions } from '../data/augment.ts';
 import { multilabelSoftMargin } from '../losses.ts';
 import { opsTensor } from '../tfjs-layout.ts';
 import { TfjsParams } from '../tfjs-params.ts';
@@ -131,7 +131,7 @@ export async function trainCam(cfg: CamTrainConfig): Promise<CamTrainSummary> {
       const y = new Float32Array(idx.length * classNames.length);
       idx.forEach((i, j) => {
         const rng = new Rng((cfg.seed * 1_000_003 + step) * 131 + j);
-        batch.set(augmentImage(images[i], crop, rng, cfg.augment), j * crop * crop * 3);
+        batch.set(augmentSample(toAugSample(images[i]), rng, { ...cfg.augment, crop }).sample.image, j * crop * crop * 3);
         y.set(targets[i], j * classNames.length);
       });
       // The tfjs interpreter stores rank-4 tensors NHWC: the batch is built in that layout.
