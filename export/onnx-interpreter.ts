@@ -69,7 +69,7 @@ function normAxis(axis: number, rank: number): number {
 }
 
 export interface OnnxOpsOptions {
-  /** Element type of graph inputs; float32 only for now. */
+  /** Graph to append to (default: a new one). */
   graph?: OnnxGraph;
 }
 
@@ -237,8 +237,8 @@ export class OnnxOps implements Ops {
       }
     } else {
       attrs.pads = { ints: pads };
-      outH = spatialOut(xt.dims[2], kh, sh, dh, pads[0] + pads[2], false);
-      outW = spatialOut(xt.dims[3], kw, sw, dw, pads[1] + pads[3], false);
+      outH = spatialOut(xt.dims[2], kh, sh, dh, pads[0] + pads[2]);
+      outW = spatialOut(xt.dims[3], kw, sw, dw, pads[1] + pads[3]);
     }
     const inputs = [input.name, wt.name];
     if (b) inputs.push(this.f(b).name);
@@ -713,12 +713,9 @@ function inferredDim(input: Dim[], output: Dim[], at: number): Dim {
 // ---- build-time output sizes -----------------------------------------------------------------------
 
 /** Conv output size; a symbolic size survives only when the op preserves it. */
-function spatialOut(d: Dim, k: number, s: number, dil: number, padTotal: number, ceil: boolean): Dim {
+function spatialOut(d: Dim, k: number, s: number, dil: number, padTotal: number): Dim {
   const span = dil * (k - 1) + 1;
-  if (typeof d === 'number') {
-    const q = (d + padTotal - span) / s;
-    return (ceil ? Math.ceil(q) : Math.floor(q)) + 1;
-  }
+  if (typeof d === 'number') return Math.floor((d + padTotal - span) / s) + 1;
   return s === 1 && padTotal === span - 1 ? d : null;
 }
 
