@@ -12,7 +12,7 @@
 //   align_corners=False — both match PyTorch, incl. the clamp at 0), but the CPU backend's
 //   gradient kernel ignores halfPixelCenters and reports a shape with H and W swapped, so the
 //   gradient is our own adjoint of the interpolation (customGrad);
-// - nearest resize gathers with exact integer indices floor(dst·in/out) (PyTorch 'nearest').
+// - nearest resize gathers with PyTorch's float32 indices floor(dst·fp32(in/out)) (PyTorch 'nearest').
 // Pooling emulates PyTorch's ceil_mode and count_include_pad by explicit padding and a divisor
 // correction, since tfjs pools have neither.
 
@@ -454,8 +454,12 @@ export class TfjsOps implements Ops {
     const xt = this.t4(x, 'resizeNearest');
     const [oh, ow] = this.targetSize(to, 'resizeNearest');
     const [, h, w] = xt.shape;
-    const nearest = (inSize: number, outSize: number) =>
-      tf.tensor1d(Array.from({ length: outSize }, (_, o) => Math.min(Math.floor((o * inSize) / outSize), inSize - 1)), 'int32');
+    // PyTorch computes the source index in float32: floor(dst · fp32(in/out)). Exact integer
+    // arithmetic differs at a few positions (in=2, out=82, dst=41), so round as PyTorch does.
+    const nearest = (inSize: number, outSize: number) => {
+      const scale = Math.fround(inSize / outSize);
+      return tf.tensor1d(Array.from({ length: outSize }, (_, o) => Math.min(Math.floor(Math.fround(o * scale)), inSize - 1)), 'int32');
+    };
     let y: tf.Tensor = xt;
     if (oh !== h) y = tf.gather(y, nearest(h, oh), 1);
     if (ow !== w) y = tf.gather(y, nearest(w, ow), 2);
