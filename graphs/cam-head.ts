@@ -9,11 +9,21 @@ import type { Ops, Tensor } from './ops.ts';
 /** The 1-Stage / VWE guard: each class map is divided by (its max + 1e-5). */
 export const CAM_NORM_EPS = 1e-5;
 
+/** Each channel of x [N, C, H, W] divided by (its spatial max + eps). */
+export function divideByPeak(ops: Ops, x: Tensor, eps: number): Tensor {
+  const peak = ops.reduceMax(x, [2, 3], true);
+  return ops.div(x, eps ? ops.add(peak, eps) : peak);
+}
+
 export class CamHead extends Module {
   readonly classifier: Conv2d;
-  constructor(inChannels: number, readonly numClasses: number) {
+  /**
+   * @param classifierName  the 1×1 conv's module name, for checkpoints that call it otherwise
+   *                        (1-Stage: 'fc8')
+   */
+  constructor(inChannels: number, readonly numClasses: number, classifierName = 'classifier') {
     super();
-    this.classifier = this.child('classifier', new Conv2d(inChannels, numClasses, 1, { bias: false, weightInit: { kind: 'xavier-uniform' } }));
+    this.classifier = this.child(classifierName, new Conv2d(inChannels, numClasses, 1, { bias: false, weightInit: { kind: 'xavier-uniform' } }));
   }
 
   /** Class scores [N, C] from features [N, F, h, w] (GAP then the classifier). */
@@ -32,8 +42,6 @@ export class CamHead extends Module {
    * multi-scale mergers of the reference repos do), each class divided by (its max + 1e-5).
    */
   normalisedCams(ops: Ops, raw: Tensor, image: Tensor): Tensor {
-    const up = ops.resizeBilinear(raw, { like: image }, false);
-    const peak = ops.reduceMax(up, [2, 3], true);
-    return ops.div(up, ops.add(peak, CAM_NORM_EPS));
+    return divideByPeak(ops, ops.resizeBilinear(raw, { like: image }, false), CAM_NORM_EPS);
   }
 }

@@ -37,11 +37,16 @@ export function viewInputs(img: PlanarImage, o: MultiScaleOptions): { scale: num
     // Antialiased when shrinking (as PIL, which the reference repos resize with), bilinear up.
     const scaled = s === 1 ? img.data : s < 1 ? resizePlanesAntialiased(img.data, 3, img.height, img.width, h, w) : resizeBilinearCHW(img.data, 3, img.height, img.width, h, w, false);
     if (!o.flip) return { scale: s, input: { data: Float32Array.from(scaled), dims: [1, 3, h, w] } };
-    const batch = new Float32Array(2 * 3 * h * w);
-    batch.set(scaled, 0);
-    batch.set(flipWidthCHW(scaled, 3, h, w), 3 * h * w);
-    return { scale: s, input: { data: batch, dims: [2, 3, h, w] } };
+    return { scale: s, input: withFlippedTwin(scaled, 3, h, w) };
   });
+}
+
+/** A batch of 2 from one [c, h, w] image: the image, then its horizontal mirror. */
+export function withFlippedTwin(img: Float32Array, c: number, h: number, w: number): FloatTensor {
+  const batch = new Float32Array(2 * c * h * w);
+  batch.set(img, 0);
+  batch.set(flipWidthCHW(img, c, h, w), c * h * w);
+  return { data: batch, dims: [2, c, h, w] };
 }
 
 /** The views of one session output [n, C, h, w] (n = 1, or 2 with the flipped twin second). */

@@ -9,6 +9,10 @@ export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   // module name: () => import('./modules/<module>.ts').then((m) => m.run),
   vwe_cam_inference: () => import('./modules/vwe_cam_inference.ts').then((m) => m.run),
   onestage_ms_merge: () => import('./modules/onestage_ms_merge.ts').then((m) => m.run),
+  cam_multiscale: () => import('./modules/cam_multiscale.ts').then((m) => m.run),
+  onestage_baseline_cam: () => import('./modules/onestage_baseline_cam.ts').then((m) => m.run),
+  edam_da_layer: () => import('./modules/edam_da_layer.ts').then((m) => m.run),
+  cam_multiscale_edam: () => import('./modules/cam_multiscale_edam.ts').then((m) => m.run),
   multilabel_soft_margin: () => import('./modules/multilabel_soft_margin.ts').then((m) => m.run),
   miou: () => import('./modules/miou.ts').then((m) => m.run),
 };

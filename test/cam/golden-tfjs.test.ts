@@ -1,0 +1,30 @@
+// The golden adapters of graph code return the exported model's (onnxruntime) results; here the
+// same adapters run the graphs through the tfjs interpreter instead, so the training interpreter
+// is held to the reference implementations' numbers too (file tolerance: 1e-5 abs + 1e-4 rel).
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import type { Interpreter } from '../golden/graph-forward.ts';
+import { compareOutput, loadVector, type GoldenVector, type ImplOutputs } from '../golden/vector.ts';
+
+const dir = new URL('../../../shared/reference/vectors/', import.meta.url).pathname;
+
+const adapters: Record<string, () => Promise<(v: GoldenVector, via: Interpreter) => Promise<ImplOutputs>>> = {
+  cam_multiscale: () => import('../golden/modules/cam_multiscale.ts').then((m) => m.compute),
+  cam_multiscale_edam: () => import('../golden/modules/cam_multiscale_edam.ts').then((m) => m.compute),
+  edam_da_layer: () => import('../golden/modules/edam_da_layer.ts').then((m) => m.compute),
+  onestage_baseline_cam: () => import('../golden/modules/onestage_baseline_cam.ts').then((m) => m.compute),
+};
+
+for (const [module, load] of Object.entries(adapters)) {
+  const file = `${dir}${module}.json`;
+  test(`${module}.json through the tfjs interpreter`, { skip: !existsSync(file) && 'no ../shared' }, async () => {
+    const v = loadVector(file);
+    const out = await (await load())(v, 'tfjs');
+    const expected = Object.keys(v.outputs);
+    assert.deepEqual(Object.keys(out).sort(), [...expected].sort(), 'every expected output is computed');
+    const bad = expected.map((name) => compareOutput(name, v.outputs[name], out[name], v.tolerance)).filter((c) => !c.ok);
+    assert.deepEqual(bad.map((c) => `${c.name}: ${c.detail}`), []);
+  });
+}
