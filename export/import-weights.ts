@@ -101,6 +101,10 @@ export function importWeights(path: string, opts: ImportOptions, bytes?: Uint8Ar
   const net = createBackbone(opts.backbone);
   const expected = new Map(net.parameters().map((p) => [p.name, p.shape] as const));
   const { foldInto, order } = networkStructure(opts.backbone);
+  // A '-headless' backbone asked for the features only: the file's classifier is dropped on purpose.
+  const droppedHead = new Set<string>();
+  if (/-headless(-|$)/.test(opts.backbone))
+    for (const p of createBackbone(opts.backbone.replace(/-headless(?=-|$)/, '')).parameters()) if (!expected.has(p.name)) droppedHead.add(p.name);
   let data: Uint8Array;
   try {
     data = bytes ?? readFileSync(path);
@@ -157,6 +161,10 @@ export function importWeights(path: string, opts: ImportOptions, bytes?: Uint8Ar
     const m: MappedName = scheme.map(prefix ? name.slice(prefix.length) : name);
     if (m && 'ignore' in m) {
       report.ignored.push({ name, why: m.ignore });
+      continue;
+    }
+    if (m && droppedHead.has(m.to)) {
+      report.ignored.push({ name, why: 'classifier (the backbone is headless)' });
       continue;
     }
     if (!m || !expected.has(m.to)) {

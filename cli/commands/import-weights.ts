@@ -21,7 +21,7 @@ export const importWeightsCommand: CommandModule<object, Args> = {
       .option('backbone', {
         type: 'string',
         demandOption: true,
-        describe: 'resnet50 | resnet101 | resnet38d | vgg16 | vgg16d | mobilenet_v2, with optional -w<N>, -os<8|16>, -edam, -fc6dil<N>',
+        describe: 'resnet50 | resnet101 | resnet38d | vgg16 | vgg16d | mobilenet_v2, with optional -w<N>, -os<8|16>, -edam, -fc6dil<N>, -headless',
       })
       .option('out', { type: 'string', demandOption: true, describe: 'checkpoint to write (.safetensors)' })
       .option('ignore', { type: 'string', array: true, describe: "tensors of the file to drop on purpose (glob over the file's names, e.g. 'fc.*')" })

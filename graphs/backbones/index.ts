@@ -6,7 +6,8 @@
 //   -os<8|16>   ResNet output stride through dilation (torchvision replace_stride_with_dilation)
 //   -edam       resnet38d without the final ReLU (EDAM's signed conv6)
 //   -fc6dil<N>  vgg16d with fc6 dilation N (psa's affinity net uses 4)
-// e.g. 'resnet50-os8', 'resnet38d-w16', 'vgg16d-fc6dil4-w16'.
+//   -headless   resnet50/101, vgg16, mobilenet_v2 without the ImageNet classifier
+// e.g. 'resnet50-os8', 'resnet38d-w16', 'vgg16d-fc6dil4-w16', 'resnet101-os16-headless'.
 
 import type { GraphDef } from '../graph.ts';
 import type { Backbone } from './backbone.ts';
@@ -48,7 +49,7 @@ export const BACKBONE_DESCRIPTIONS: Record<BackboneArch, string> = {
 /** Split a backbone name into its architecture and the options its suffixes set. */
 export function parseBackboneName(name: string): { arch: BackboneArch; options: BackboneOptions } {
   const arch = [...BACKBONE_ARCHS].sort((a, b) => b.length - a.length).find((a) => name === a || name.startsWith(`${a}-`));
-  if (!arch) throw new Error(`unknown backbone '${name}'; known: ${BACKBONE_ARCHS.join(', ')} (with optional -w<N>, -os<8|16>, -edam, -fc6dil<N>)`);
+  if (!arch) throw new Error(`unknown backbone '${name}'; known: ${BACKBONE_ARCHS.join(', ')} (with optional -w<N>, -os<8|16>, -edam, -fc6dil<N>, -headless)`);
   const options: BackboneOptions = {};
   for (const part of name.slice(arch.length).split('-').filter(Boolean)) {
     let m: RegExpExecArray | null;
@@ -56,6 +57,7 @@ export function parseBackboneName(name: string): { arch: BackboneArch; options: 
     else if ((m = /^os(8|16|32)$/.exec(part)) && arch.startsWith('resnet') && arch !== 'resnet38d') options.outputStride = Number(m[1]);
     else if (part === 'edam' && arch === 'resnet38d') options.finalRelu = false;
     else if ((m = /^fc6dil(\d+)$/.exec(part)) && arch === 'vgg16d') options.fc6Dilation = Number(m[1]);
+    else if (part === 'headless' && ['resnet50', 'resnet101', 'vgg16', 'mobilenet_v2'].includes(arch)) options.numClasses = 0;
     else throw new Error(`backbone '${name}': suffix '-${part}' does not apply to ${arch}`);
   }
   return { arch, options };

@@ -152,6 +152,11 @@ test('timm names (mobilenetv2_100) map onto torchvision MobileNetV2', { skip: sk
   assert.ok(r.values, JSON.stringify(r.report));
   assert.equal(r.report.scheme, 'timm');
   sameValues(r.values, tv);
+  // Into the headless variant: the classifier is dropped on purpose (reported as ignored).
+  const h = importWeights(write('timm-mbv2.safetensors', timm), { backbone: 'mobilenet_v2-headless' });
+  assert.ok(h.values, JSON.stringify(h.report));
+  assert.deepEqual(h.report.ignored.map((i) => i.name).sort(), ['classifier.bias', 'classifier.weight']);
+  assert.equal(h.values.size, tv.size - 2);
 });
 
 test('.onnx import of our own exports: batch norms kept, and folded (rebuilt from conv biases) give the same forward', { skip: skipR38 }, async () => {

@@ -55,6 +55,8 @@ test('backbone names: suffixes, and clear errors for unknown names or options th
   assert.deepEqual(parseBackboneName('resnet101-os8-w16'), { arch: 'resnet101', options: { outputStride: 8, width: 1 / 16 } });
   assert.deepEqual(parseBackboneName('vgg16d-fc6dil4'), { arch: 'vgg16d', options: { fc6Dilation: 4 } });
   assert.deepEqual(parseBackboneName('resnet38d-edam'), { arch: 'resnet38d', options: { finalRelu: false } });
+  assert.deepEqual(createBackbone('mobilenet_v2-headless').stages.map((st) => st.name).slice(-2), ['features', 'pool']);
+  assert.equal(createBackbone('resnet101-headless').findParameter('fc.weight'), undefined);
   assert.throws(() => parseBackboneName('resnet152'), /unknown backbone 'resnet152'/);
   assert.throws(() => parseBackboneName('vgg16-os8'), /suffix '-os8' does not apply to vgg16/);
   assert.throws(() => createBackbone('vgg16d', { numClasses: 10 }), /numClasses does not apply to vgg16d/);
