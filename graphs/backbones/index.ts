@@ -143,6 +143,7 @@ export function backboneGraphEntries(): [string, { description: string; build(op
   const entries: [string, { description: string; build(opts: { width?: number; outputs?: string[]; outputStride?: number }): GraphDef }][] = [];
   const variants: [string, BackboneArch, string][] = BACKBONE_ARCHS.map((a) => [a, a, ''] as [string, BackboneArch, string]);
   variants.push(['resnet38d-edam', 'resnet38d', ' without the final ReLU (EDAM)'], ['vgg16d-fc6dil4', 'vgg16d', ' with fc6 dilation 4 (AffinityNet)']);
+  for (const arch of ['resnet50', 'resnet101', 'vgg16', 'mobilenet_v2'] as const) variants.push([`${arch}-headless`, arch, ' without the ImageNet classifier']);
   for (const [base, arch, extra] of variants) {
     for (const suffix of ['', '-w16']) {
       const name = base + suffix;
