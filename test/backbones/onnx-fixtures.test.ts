@@ -8,9 +8,17 @@ import { importWeights } from '../../export/import-weights.ts';
 import type { ParamValues } from '../../graphs/module.ts';
 import { fixturePath, haveFixture, loadNpy, relativeL2, runExported, worstToleranceRatio } from './fixtures.ts';
 
+const importedCache = new Map<string, ParamValues>();
+/** Weights imported from a fixture file (cached: ResNet-50's float16 file takes seconds to decode). */
 function imported(file: string, backbone: string): ParamValues {
-  const { values, report } = importWeights(fixturePath(file), { backbone });
-  assert.ok(values, `import of ${file} failed: ${JSON.stringify(report)}`);
+  const key = `${file}|${backbone}`;
+  let values = importedCache.get(key);
+  if (!values) {
+    const r = importWeights(fixturePath(file), { backbone });
+    assert.ok(r.values, `import of ${file} failed: ${JSON.stringify(r.report)}`);
+    values = r.values;
+    importedCache.set(key, values);
+  }
   return values;
 }
 
