@@ -10,6 +10,7 @@
 // e.g. 'resnet50-os8', 'resnet38d-w16', 'vgg16d-fc6dil4-w16', 'resnet101-os16-headless'.
 
 import type { GraphDef } from '../graph.ts';
+import type { GraphEntry } from '../registry.ts';
 import type { Backbone } from './backbone.ts';
 import { MobileNetV2 } from './mobilenet-v2.ts';
 import { ResNet } from './resnet.ts';
@@ -139,8 +140,8 @@ export function backboneGraph(name: string, opts: BackboneOptions & { outputs?: 
 }
 
 /** Registry entries for the common backbone names (any suffix combination also builds via backboneGraph). */
-export function backboneGraphEntries(): [string, { description: string; build(opts: { width?: number; outputs?: string[]; outputStride?: number }): GraphDef }][] {
-  const entries: [string, { description: string; build(opts: { width?: number; outputs?: string[]; outputStride?: number }): GraphDef }][] = [];
+export function backboneGraphEntries(): [string, GraphEntry][] {
+  const entries: [string, GraphEntry][] = [];
   const variants: [string, BackboneArch, string][] = BACKBONE_ARCHS.map((a) => [a, a, ''] as [string, BackboneArch, string]);
   variants.push(['resnet38d-edam', 'resnet38d', ' without the final ReLU (EDAM)'], ['vgg16d-fc6dil4', 'vgg16d', ' with fc6 dilation 4 (AffinityNet)']);
   for (const arch of ['resnet50', 'resnet101', 'vgg16', 'mobilenet_v2'] as const) variants.push([`${arch}-headless`, arch, ' without the ImageNet classifier']);
