@@ -1,0 +1,62 @@
+// The 'wsss-cpu' tfjs backend: a MathBackendCPU (tfjs's pure-JS backend) carrying every stock
+// CPU kernel under its own name, with ours replacing the hot ones (convolutions and their
+// gradients, matrix products, the reductions of the backward pass). The stock 'cpu' backend is
+// left untouched, so both can be compared in one process with tf.setBackend.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu'; // its Node entry also registers 'cpu'
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { convKernels } from './conv-kernels.ts';
+import { selectKernelEngine, type KernelEngine } from './engine.ts';
+import { installGradientOverrides } from './gradients.ts';
+import { matmulKernels } from './matmul-kernels.ts';
+import { reductionKernels } from './reduction-kernels.ts';
+import { registerStockGradients } from './stock-gradients.ts';
+
+export const FAST_CPU_BACKEND = 'wsss-cpu';
+
+const registered = new Map<string, KernelEngine>();
+
+function stockKernel(name: string): KernelFunc {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`tfjs has no '${name}' kernel for the cpu backend`);
+  return k.kernelFunc;
+}
+
+/** The kernels our backend replaces, for `wsss doctor` and the tests. */
+export function fastKernelConfigs(engine: KernelEngine): KernelConfig[] {
+  return [...convKernels(engine, stockKernel), ...matmulKernels(engine, stockKernel), ...reductionKernels(engine, stockKernel)];
+}
+
+/**
+ * Registers the fast CPU backend (once per name) and returns the engine behind it. `name` and
+ * `engine` exist so tests can register a second copy on the JavaScript engine; everything
+ * else uses the defaults.
+ */
+export function registerFastCpuBackend(name = FAST_CPU_BACKEND, engine: KernelEngine = selectKernelEngine()): KernelEngine {
+  const existing = registered.get(name);
+  if (existing) return existing;
+  const ok = tf.registerBackend(
+    name,
+    () => {
+      const backend = new MathBackendCPU();
+      // the stock backend's first write prints "use tfjs-node for speed"; this one is the fast path
+      (backend as unknown as { firstUse: boolean }).firstUse = false;
+      return backend;
+    },
+    2, // above 'cpu' (1), below tfjs-node's 'tensorflow' (3)
+  );
+  if (!ok) throw new Error(`tfjs refused to register a backend named '${name}'`);
+  const ours = fastKernelConfigs(engine);
+  const replaced = new Set(ours.map((k) => k.kernelName));
+  for (const k of tf.getKernelsForBackend('cpu')) if (!replaced.has(k.kernelName)) tf.registerKernel({ ...k, backendName: name });
+  for (const k of ours) tf.registerKernel({ ...k, backendName: name });
+  registered.set(name, engine);
+  return engine;
+}
+
+/** tfjs's gradients, then ours on top (dilated convolutions, fused kernels). */
+export async function installGradients(): Promise<void> {
+  await registerStockGradients();
+  installGradientOverrides();
+}

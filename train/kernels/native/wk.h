@@ -1,0 +1,68 @@
+// The C kernel library behind the 'wsss-cpu' tfjs backend ("wk" = wsss kernels).
+//
+// Tensors are tfjs's: NHWC activations, HWIO filters (depthwise: H, W, C, multiplier), row-major
+// matrices. Every entry point is synchronous and splits its work over a small thread pool
+// (pool.c). The arithmetic lives in wk_impl.h, compiled once per instruction set (AVX-512,
+// AVX2+FMA, baseline) so one binary runs on any x86-64 and picks the widest at load time.
+#ifndef WK_H
+#define WK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Convolution geometry, already resolved (padding and output size come from tfjs's
+ * computeConv2DInfo, so 'same', 'valid', explicit pads and rounding modes all arrive here as
+ * numbers). Field order is the Int32Array layout the JS side passes. */
+typedef struct {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+  int32_t mult; /* depthwise channel multiplier (out_c = in_c * mult); 1 for dense convs */
+} wk_conv;
+#define WK_CONV_FIELDS 16
+
+/* C[b] = act(op(A[b]) · op(B[b]) + bias); A/B batches are 1 (broadcast) or `batch`. */
+typedef struct {
+  int32_t batch, batch_a, batch_b;
+  int32_t m, n, k;
+  int32_t trans_a, trans_b;
+  int32_t bias_len; /* 0: none, 1: scalar, n: one per output column */
+} wk_matmul;
+#define WK_MATMUL_FIELDS 9
+
+/* Activation codes shared with the JS side (train/kernels/activation.ts). */
+enum { WK_LINEAR = 0, WK_RELU = 1, WK_RELU6 = 2, WK_LEAKYRELU = 3, WK_ELU = 4, WK_SIGMOID = 5 };
+
+typedef struct wk_ops {
+  const char *isa;
+  void (*conv2d)(const wk_conv *p, const float *x, const float *w, const float *bias, int act, float alpha, float *y);
+  void (*conv2d_grad_input)(const wk_conv *p, const float *dy, const float *w, float *dx);
+  void (*conv2d_grad_filter)(const wk_conv *p, const float *x, const float *dy, float *dw);
+  void (*depthwise)(const wk_conv *p, const float *x, const float *w, const float *bias, int act, float alpha, float *y);
+  void (*depthwise_grad_input)(const wk_conv *p, const float *dy, const float *w, float *dx);
+  void (*depthwise_grad_filter)(const wk_conv *p, const float *x, const float *dy, float *dw);
+  void (*matmul)(const wk_matmul *p, const float *a, const float *b, const float *bias, int act, float alpha, float *c);
+  /* dx = dy · act'(y), with the derivative written in terms of the activation's output y. */
+  void (*activation_grad)(int64_t n, const float *dy, const float *y, int act, float alpha, float *dx);
+  /* out[c] = Σ_r x[r·cols + c]: bias gradients and reductions over leading axes. */
+  void (*sum_rows)(int64_t rows, int64_t cols, const float *x, float *out);
+} wk_ops;
+
+/* ---- thread pool (pool.c) ---- */
+typedef void (*wk_task_fn)(void *ctx, int64_t task, int thread);
+/* Runs fn(ctx, t, thread) for t in [0, ntasks) on the pool; returns when all are done.
+ * `thread` is in [0, wk_threads()) and indexes per-thread scratch. Not re-entrant. */
+void wk_parallel_for(int64_t ntasks, wk_task_fn fn, void *ctx);
+int wk_threads(void);
+int wk_set_threads(int n);
+/* Per-thread, per-slot scratch: 64-byte aligned, grows on demand, kept between calls. */
+float *wk_scratch(int thread, int slot, size_t nfloats);
+enum { WK_SLOT_A, WK_SLOT_C, WK_SLOT_B, WK_SLOT_SHARED_B, WK_SLOT_PARTIAL, WK_SLOT_ROW, WK_SLOTS };
+
+/* ---- instruction-set variants and the pick (dispatch.c) ---- */
+extern const wk_ops wk_ops_avx512;
+extern const wk_ops wk_ops_avx2;
+extern const wk_ops wk_ops_generic;
+const wk_ops *wk_select(void);
+
+#endif
