@@ -2,7 +2,9 @@
 // strongest class map unless no map exceeds the threshold t, i.e. label = argmax over
 // [t, cam_1, …, cam_K] (ties go to the lowest index, so background wins at cam = t, and the
 // first listed class among equal maps). One confusion matrix per threshold; the best threshold
-// is the one with the highest mIoU.
+// is the one with the highest mIoU. Thresholds are compared as float32, as in the reference
+// evaluators (they pad the float32 CAM array with the threshold), so a CAM value equal to
+// float32(0.2) counts as a tie at threshold 0.2.
 //
 // Every threshold is evaluated in one pass over the pixels: a pixel's label only depends on
 // whether t is below its top score, so it is filed under (gt, top class, number of thresholds
@@ -18,6 +20,8 @@ export interface ThresholdScore {
 
 export class CamThresholdSweep {
   readonly thresholds: number[];
+  /** The thresholds rounded to float32, the precision the CAM values have. */
+  private readonly cmp: Float32Array;
   /** bins[((g * n) + c) * (T + 1) + j]: pixels of GT g whose top class is c, with j thresholds below its score. */
   private readonly bins: Float64Array;
 
@@ -27,6 +31,7 @@ export class CamThresholdSweep {
   ) {
     if (!thresholds.length) throw new Error('CamThresholdSweep: no thresholds');
     this.thresholds = [...thresholds].sort((a, b) => a - b);
+    this.cmp = Float32Array.from(this.thresholds);
     this.bins = new Float64Array(numClasses * numClasses * (thresholds.length + 1));
   }
 
@@ -38,7 +43,7 @@ export class CamThresholdSweep {
     if (maps.length !== labels.length) throw new Error(`CamThresholdSweep.add: ${maps.length} maps but ${labels.length} labels`);
     const n = this.numClasses;
     const T = this.thresholds.length;
-    const th = this.thresholds;
+    const th = this.cmp;
     for (const [k, m] of maps.entries()) {
       if (m.length !== gt.length) throw new Error(`CamThresholdSweep.add: map ${k} has ${m.length} pixels, ground truth ${gt.length}`);
       if (!(labels[k] >= 1 && labels[k] < n)) throw new Error(`CamThresholdSweep.add: label ${labels[k]} is not a foreground class of ${n}`);

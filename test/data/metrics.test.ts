@@ -44,7 +44,7 @@ test('mIoU variants: a prediction-only class counts for miou but not for miou_gt
   assert.ok(Math.abs(s.miouAllClasses - s.miou) < 1e-12);
 });
 
-test('CAM threshold sweep equals a brute-force argmax over [t, cams] at every threshold', () => {
+test('CAM threshold sweep equals a brute-force argmax over [float32(t), cams] at every threshold', () => {
   const rng = new Rng(7);
   const n = 5;
   const th = parseThresholds('0.05:0.95:0.05');
@@ -65,7 +65,7 @@ test('CAM threshold sweep equals a brute-force argmax over [t, cams] at every th
     for (const im of images) {
       const pred = new Uint8Array(im.gt.length);
       for (let i = 0; i < pred.length; i++) {
-        let v = t;
+        let v = Math.fround(t); // the reference code pads the float32 CAMs with t
         let lab = 0;
         for (let k = 0; k < im.maps.length; k++) if (im.maps[k][i] > v) {
           v = im.maps[k][i];
