@@ -3,6 +3,7 @@
 // preprocessor, augmentation, the generator) works on.
 
 import sharp from 'sharp';
+import { decodeImageBytes, decodeImageFile, ImageDecodeError } from './decode-image.ts';
 
 export interface RgbImage {
   width: number;
@@ -11,36 +12,27 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
-/** An image file that cannot be decoded; the message names the file and the reason. */
-export class ImageReadError extends Error {
-  override name = 'ImageReadError';
-}
+/** An image file that cannot be decoded (the shared decoder's error; the message names the file and the reason). */
+export { ImageDecodeError as ImageReadError } from './decode-image.ts';
 
 /**
- * Decodes a JPEG/PNG/WebP file (or its bytes) to RGB. Grey images are expanded to three
- * channels and alpha is dropped. Truncated or corrupt files fail (sharp's "warning" level), so
- * a damaged JPEG is reported rather than silently half-grey.
+ * Decodes an image file (or its bytes) to 8-bit RGB with the shared decoder of decode-image.ts:
+ * format from the bytes, size checked from the header, EXIF orientation, CMYK/16-bit/grey → sRGB,
+ * alpha dropped, truncated or corrupt files reported rather than silently half-grey.
  */
 export async function decodeImageRgb(input: string | Uint8Array, name = typeof input === 'string' ? input : '<image>'): Promise<RgbImage> {
-  try {
-    const { data, info } = await sharp(input, { failOn: 'warning' }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (/no such file|ENOENT|Input file is missing/i.test(msg)) throw new ImageReadError(`${name}: file not found`);
-    throw new ImageReadError(`${name}: cannot decode image (${msg.replace(/\s+/g, ' ').trim()})`);
-  }
+  return typeof input === 'string' ? decodeImageFile(input) : decodeImageBytes(input, name);
 }
 
-/** Image size without decoding the pixels. */
+/** Image size without decoding the pixels, as decoded (EXIF orientations 5–8 swap width and height). */
 export async function imageSize(path: string): Promise<{ width: number; height: number }> {
   try {
-    const m = await sharp(path).metadata();
+    const m = await sharp(path, { limitInputPixels: false }).metadata();
     if (!m.width || !m.height) throw new Error('no size in header');
-    return { width: m.width, height: m.height };
+    return (m.orientation ?? 1) >= 5 ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
   } catch (e) {
-    throw new ImageReadError(`${path}: cannot read image header (${(e as Error).message})`);
+    const reason = `cannot read image header (${(e as Error).message})`;
+    throw new ImageDecodeError(`${path}: ${reason}`, path, reason);
   }
 }
 

@@ -8,7 +8,6 @@
 // `prefetch` decoded images wait in memory, whatever the list length.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { camLabelMap, multiScaleCams, type MultiScaleOptions } from '../cam/multiscale-cams.ts';
 import { pixelsToPlanarRgb } from '../preprocess.ts';
@@ -17,7 +16,7 @@ import { removeStaleTempFiles, writeFileAtomic } from './atomic-write.ts';
 import { encodeNpy } from './npy.ts';
 import { encodeIndexedPng } from './palette-png.ts';
 import { Progress } from './progress.ts';
-import { decodeImage } from './segment-image.ts';
+import { decodeImageFile, ImageDecodeError } from './decode-image.ts';
 
 export interface PseudoLabelItem {
   id: string;
@@ -70,18 +69,11 @@ type Decoded = { item: PseudoLabelItem; planes?: { data: Float32Array; height: n
 
 async function decodeItem(item: PseudoLabelItem): Promise<Decoded> {
   try {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(item.imagePath));
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      return { item, error: err.code === 'ENOENT' ? 'file does not exist' : `cannot read (${err.code ?? err.message})` };
-    }
-    if (bytes.length === 0) return { item, error: 'file is empty (0 bytes)' };
-    const px = await decodeImage(bytes, item.imagePath);
+    const px = await decodeImageFile(item.imagePath);
     return { item, planes: { data: pixelsToPlanarRgb(px), height: px.height, width: px.width } };
   } catch (e) {
-    return { item, error: (e as Error).message };
+    // The shared decoder's reason (the file name goes into the failure record separately).
+    return { item, error: e instanceof ImageDecodeError ? e.reason : (e as Error).message };
   }
 }
 
