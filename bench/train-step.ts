@@ -17,7 +17,8 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { jsEngine } from '../train/kernels/js-engine.ts';
-import { FAST_CPU_BACKEND, installGradients, registerFastCpuBackend } from '../train/kernels/fast-backend.ts';
+import { selectTfjsBackend } from '../train/backend-select.ts';
+import { FAST_CPU_BACKEND, registerFastCpuBackend } from '../train/kernels/fast-backend.ts';
 import { conv2dFused } from '../train/kernels/fused-ops.ts';
 
 function option(name: string, dflt: string): string {
@@ -149,9 +150,9 @@ const stockSteps = Number(option('stock-steps', '1'));
 const withStock = !flag('no-stock');
 const withJs = flag('js');
 
-const engine = registerFastCpuBackend();
+await selectTfjsBackend(FAST_CPU_BACKEND);
+const engine = registerFastCpuBackend(); // already registered: returns its engine
 if (withJs) registerFastCpuBackend(`${FAST_CPU_BACKEND}-js`, jsEngine);
-await installGradients();
 const flops = forwardFlops();
 console.log(`reference net: batch ${BATCH}, ${SIZE}×${SIZE}, forward ${(flops / 1e9).toFixed(3)} GFLOP, step counted as ${((3 * flops) / 1e9).toFixed(3)} GFLOP`);
 console.log(`fast kernels: ${engine.description}`);

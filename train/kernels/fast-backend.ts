@@ -2,16 +2,16 @@
 // CPU kernel under its own name, with ours replacing the hot ones (convolutions and their
 // gradients, matrix products, the reductions of the backward pass). The stock 'cpu' backend is
 // left untouched, so both can be compared in one process with tf.setBackend.
+// Normally brought up by train/backend-select.ts (selectTfjsBackend), which also registers the
+// gradients.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu'; // its Node entry also registers 'cpu'
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { convKernels } from './conv-kernels.ts';
 import { selectKernelEngine, type KernelEngine } from './engine.ts';
-import { installGradientOverrides } from './gradients.ts';
 import { matmulKernels } from './matmul-kernels.ts';
 import { reductionKernels } from './reduction-kernels.ts';
-import { registerStockGradients } from './stock-gradients.ts';
 
 export const FAST_CPU_BACKEND = 'wsss-cpu';
 
@@ -53,10 +53,4 @@ export function registerFastCpuBackend(name = FAST_CPU_BACKEND, engine: KernelEn
   for (const k of ours) tf.registerKernel({ ...k, backendName: name });
   registered.set(name, engine);
   return engine;
-}
-
-/** tfjs's gradients, then ours on top (dilated convolutions, fused kernels). */
-export async function installGradients(): Promise<void> {
-  await registerStockGradients();
-  installGradientOverrides();
 }
