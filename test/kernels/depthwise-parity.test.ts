@@ -27,7 +27,8 @@ for (const [stride, dilation] of [[1, 1], [2, 1], [1, 2], [1, 4]])
           const b = tensor([6 * mult], 3);
           return [
             tf.depthwiseConv2d(x, w, stride, pad, 'NHWC', dilation),
-            tf.fused.depthwiseConv2d({ x, filter: w, bias: b, strides: stride, pad, dilations: dilation, activation: 'relu' }),
+            // (its typing omits explicit pads; the op passes them through to computeConv2DInfo)
+            tf.fused.depthwiseConv2d({ x, filter: w, bias: b, strides: stride, pad: pad as 'same', dilations: dilation, activation: 'relu' }),
           ];
         };
         const backprop = () => {
