@@ -11,6 +11,7 @@ interface SynthArgs {
   size?: number;
   classes?: number;
   'body-cue'?: number;
+  'body-cue-reliability'?: number;
   'head-scale'?: number;
   clutter?: number;
   'saliency-quality'?: number;
@@ -30,6 +31,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
       .option('size', { type: 'number', describe: 'image side in px (objects scale with it)' })
       .option('classes', { type: 'number', describe: 'number of foreground classes, 2–8 (default 6)' })
       .option('body-cue', { type: 'number', describe: 'strength of the weak class cue on bodies (default 0.04; 0 = no cue, the control)' })
+      .option('body-cue-reliability', { type: 'number', describe: 'probability that a body carries its own class\'s cue, else a random class\'s (default 1)' })
       .option('head-scale', { type: 'number', describe: 'multiplies the head (discriminative part) radius (default 1)' })
       .option('clutter', { type: 'number', describe: 'background clutter in [0,1] (default 0.5)' })
       .option('saliency-quality', { type: 'number', describe: 'quality of the simulated saliency maps in [0,1] (default 0.6)' })
@@ -44,6 +46,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
     if (a.size !== undefined) p.size = a.size;
     if (a.classes !== undefined) p.numClasses = a.classes;
     if (a['body-cue'] !== undefined) p.bodyCue = a['body-cue'];
+    if (a['body-cue-reliability'] !== undefined) p.bodyCueReliability = a['body-cue-reliability'];
     if (a['head-scale'] !== undefined) p.headScale = a['head-scale'];
     if (a.clutter !== undefined) p.clutter = a.clutter;
     if (a['saliency-quality'] !== undefined) {

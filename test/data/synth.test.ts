@@ -146,11 +146,17 @@ test('the body cue changes body pixels only, and bodyCue 0 removes it (the contr
   const classes = synthClasses(p);
   let bodyDiff = 0;
   let bodyN = 0;
+  let foreign = 0;
   for (let k = 0; k < 12; k++) {
     const seed = synthImageSeed(3, 'train', k);
     const withCue = renderSynthSample(p, classes, new Rng(seed));
     const without = renderSynthSample({ ...p, bodyCue: 0 }, classes, new Rng(seed));
     assert.deepEqual(without.label, withCue.label);
+    // Unreliable cues keep the scene too, but bodies may wear another class's cue.
+    const noisy = renderSynthSample({ ...p, bodyCueReliability: 0 }, classes, new Rng(seed));
+    assert.deepEqual(noisy.label, withCue.label);
+    assert.ok(withCue.objects.every((o) => o.cue.fromClass === o.label));
+    foreign += noisy.objects.filter((o) => o.cue.fromClass !== o.label).length;
     const S = p.size;
     for (let i = 0; i < S * S; i++) {
       const part = withCue.parts[i];
@@ -170,6 +176,7 @@ test('the body cue changes body pixels only, and bodyCue 0 removes it (the contr
   }
   // Amplitude 0.04 of 255 ≈ 10 grey levels; the mean |sin| is 2/π.
   assert.ok(bodyDiff / bodyN > 4, `mean body change ${bodyDiff / bodyN}`);
+  assert.ok(foreign > 5, `${foreign} objects with a foreign cue at reliability 0`);
 });
 
 test('`wsss synth --preset tiny` writes the preset and ends with a JSON line', () => {

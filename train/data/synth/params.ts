@@ -59,6 +59,8 @@ export interface SynthParams {
   bodyCuePeriods: number[];
   /** Relative random jitter of an object's cue period (makes the class cue distributions overlap). */
   bodyCueJitter: number;
+  /** Probability that a body carries its own class's cue; otherwise that of a random class (cue noise). */
+  bodyCueReliability: number;
   /** Amplitude of the class-independent mid-frequency texture on bodies. */
   bodyNoise: number;
   /** Probability that an object's body colour nearly matches the background (boundary hard to follow). */
@@ -119,6 +121,7 @@ export function defaultSynthParams(preset: SynthPreset = 'small', seed = 0): Syn
     bodyCue: 0.04,
     bodyCuePeriods: [4, 6, 9, 13],
     bodyCueJitter: 0.1,
+    bodyCueReliability: 1,
     bodyNoise: 0.05,
     camouflage: 0.15,
     clutter: 0.5,
@@ -174,6 +177,7 @@ export function validateSynthParams(p: SynthParams): void {
   range(p.distractors, 'distractors', 0, 6);
   if (!(p.headScale > 0 && p.headScale <= 2)) bad(`headScale must be in (0, 2], got ${p.headScale}`);
   if (!(p.bodyCue >= 0 && p.bodyCue <= 0.5)) bad(`bodyCue must be in [0, 0.5], got ${p.bodyCue}`);
+  if (!(p.bodyCueReliability >= 0 && p.bodyCueReliability <= 1)) bad(`bodyCueReliability must be in [0, 1], got ${p.bodyCueReliability}`);
   if (!(p.clutter >= 0 && p.clutter <= 1)) bad(`clutter must be in [0, 1], got ${p.clutter}`);
   if (!(p.bodyCuePeriods.length >= 1 && p.bodyCuePeriods.every((x) => x >= 2))) bad('bodyCuePeriods must be periods ≥ 2 px');
   if (!(p.jpegQuality >= 50 && p.jpegQuality <= 100)) bad(`jpegQuality must be 50…100, got ${p.jpegQuality}`);

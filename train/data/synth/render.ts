@@ -19,7 +19,8 @@ export interface SynthObjectRecord {
   label: number;
   body: { cx: number; cy: number; ra: number; rb: number; rotation: number };
   head: { cx: number; cy: number; r: number };
-  cue: { orientation: number; period: number; strength: number };
+  /** The body cue drawn (`fromClass` = the label whose cue it is; differs from `label` for unreliable cues). */
+  cue: { orientation: number; period: number; strength: number; fromClass: number };
   /** The body colour was drawn close to the background's. */
   camouflaged: boolean;
   /** The simulated saliency detector found the object. */
@@ -255,8 +256,13 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
     const colour = camouflaged
       ? hsvToRgb(bgHsv[0] + rng.range(-0.03, 0.03), clamp01(bgHsv[1] + rng.range(-0.06, 0.06)), clamp01(bgHsv[2] + rng.range(-0.07, 0.07)))
       : bodyColour(rng);
-    const period = cls.bodyCuePeriod * (1 + rng.range(-p.bodyCueJitter, p.bodyCueJitter));
-    const cue = { orientation: cls.bodyCueOrientation, period, strength: p.bodyCue, phase: rng.range(0, 2 * Math.PI) };
+    // The cue normally belongs to the object's class; with probability 1 − reliability to a random
+    // class. Both draws happen either way, so changing reliability or strength keeps the scenes.
+    const reliable = rng.uniform() < p.bodyCueReliability;
+    const other = classes[rng.int(0, classes.length - 1)];
+    const cueClass = reliable ? cls : other;
+    const period = cueClass.bodyCuePeriod * (1 + rng.range(-p.bodyCueJitter, p.bodyCueJitter));
+    const cue = { orientation: cueClass.bodyCueOrientation, period, strength: p.bodyCue, phase: rng.range(0, 2 * Math.PI) };
     drawBody(img, S, b, colour, rng, bodyTex, p, cue, (i) => {
       inst[i] = id;
       parts[i] = PART.body;
@@ -278,7 +284,7 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
       label: cls.label,
       body: { cx: r3(b.cx), cy: r3(b.cy), ra: r3(b.ra), rb: r3(b.rb), rotation: r3(b.rotation) },
       head: { cx: r3(hx), cy: r3(hy), r: r3(hr) },
-      cue: { orientation: cue.orientation, period: r3(period), strength: cue.strength },
+      cue: { orientation: cue.orientation, period: r3(period), strength: cue.strength, fromClass: cueClass.label },
       camouflaged,
       salient: false,
       bodyPixels: 0,
