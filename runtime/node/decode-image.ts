@@ -40,7 +40,7 @@ export class ImageDecodeError extends Error {
 /** Formats we decode, told apart by their leading bytes. SVG (text that may fetch files) and the rest are refused. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif';
 
-const ACCEPTED = 'JPEG, PNG, WebP, GIF, TIFF and AVIF';
+const ACCEPTED = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
 
 function startsWith(b: Uint8Array, sig: readonly number[], at = 0): boolean {
   if (b.length < at + sig.length) return false;
@@ -61,20 +61,21 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
-function fail(name: string, reason: string, sentence = false): never {
-  // `sentence`: reasons that read as "<name> is …"; the others follow "<name>: ".
-  throw new ImageDecodeError(sentence ? `${name} ${reason}` : `${name}: ${reason}`, name, reason);
+function fail(name: string, reason: string, isPhrase = false): never {
+  // `reason` stands alone ("<file>: <reason>" in a list of failures). The message is
+  // "<name>: <reason>", or "<name> is <reason>" where that reads better ("… is not a decodable image").
+  throw new ImageDecodeError(isPhrase ? `${name} is ${reason}` : `${name}: ${reason}`, name, reason);
 }
 
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** Decodes encoded image bytes; `name` (a path, or e.g. 'the uploaded image') goes into errors. */
 export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise<DecodedImage> {
-  if (bytes.length === 0) fail(name, 'is empty (0 bytes)', true);
+  if (bytes.length === 0) fail(name, 'empty file (0 bytes)');
   const format = sniffImageFormat(bytes);
   if (!format) {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    fail(name, `is not a decodable image (its first bytes ${head} are not those of ${ACCEPTED})`, true);
+    fail(name, `not a decodable image (its first bytes ${head} match none of ${ACCEPTED})`, true);
   }
   // Header only: no pixel is decoded here, whatever size the header claims.
   let meta: Metadata;
@@ -86,7 +87,7 @@ export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise
   const { width, height } = meta;
   if (!width || !height) return fail(name, `cannot decode image, the ${format} header gives no size`);
   if (width * height > MAX_DECODED_PIXELS) {
-    fail(name, `is ${width}×${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels), more than the ${MAX_DECODED_PIXELS}-pixel limit (refused before decoding)`, true);
+    fail(name, `image of ${width}×${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels) is over the ${MAX_DECODED_PIXELS}-pixel limit (refused from its header, before decoding)`);
   }
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, failOn: 'warning' })
@@ -109,9 +110,9 @@ export async function decodeImageFile(path: string): Promise<DecodedImage> {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') fail(path, 'does not exist', true);
-    if (err.code === 'EISDIR') fail(path, 'is a directory, not an image file', true);
-    return fail(path, `cannot be read (${err.code ?? oneLine(err.message)})`, true);
+    if (err.code === 'ENOENT') fail(path, 'file does not exist');
+    if (err.code === 'EISDIR') fail(path, 'a directory, not an image file');
+    return fail(path, `file cannot be read (${err.code ?? oneLine(err.message)})`);
   }
   return decodeImageBytes(bytes, path);
 }
