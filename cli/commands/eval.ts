@@ -35,12 +35,9 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('cam-gating', { choices: ['labels', 'none'] as const, default: 'labels' as const, describe: 'CAM channels used: the image\'s classes (as the papers evaluate) or all' })
       .option('images', { type: 'string', describe: 'image folder for the report\'s examples (default: the data set\'s JPEGImages)' })
       .option('examples', { type: 'number', default: 6, describe: 'example rows in the HTML report' })
-      .option('strict', { type: 'boolean', default: false, describe: 'exit with status 1 when any file had a problem' })
-      .check((a) => {
-        if (!a.pred && !a.cams) throw new Error('give --pred, --cams, or both');
-        return true;
-      }),
+      .option('strict', { type: 'boolean', default: false, describe: 'exit with status 1 when any file had a problem' }),
   handler: async (a) => {
+    if (!a.pred && !a.cams) throw new CliError('give --pred, --cams, or both', 2);
     const { evaluateDataset, evalResultJson, locateGroundTruth } = await import('../../runtime/node/evaluate-dataset.ts');
     const { parseThresholds } = await import('../../runtime/metrics/cam-threshold-sweep.ts');
     const { writeFileAtomic } = await import('../../runtime/node/atomic-write.ts');
