@@ -10,6 +10,7 @@ import { serveCommand } from './serve.ts';
 import { synthCommand } from './synth.ts';
 import { evalCommand } from './eval.ts';
 import { segmentCommand } from './segment.ts';
+import { doctorCommand } from './doctor.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, segmentCommand, importWeightsCommand, serveCommand, synthCommand, evalCommand, trainCommand, startCommand];
+export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, segmentCommand, importWeightsCommand, serveCommand, synthCommand, evalCommand, trainCommand, startCommand, doctorCommand];
