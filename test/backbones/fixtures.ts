@@ -78,10 +78,14 @@ export async function runExported(backbone: string, values: ParamValues, input: 
   }
 }
 
-/** Run `backbone` eagerly in tfjs (inference mode) with `values` on `input`. */
-export function runTfjs(backbone: string, values: ParamValues, input: NpyFloat32, outputs: string[]): Record<string, Actual> {
+/**
+ * Run `backbone` eagerly in tfjs (inference mode) on `input`, with parameter values or an
+ * existing parameter store (shared between variants that differ only in dilation; the caller
+ * disposes it).
+ */
+export function runTfjs(backbone: string, values: ParamValues | TfjsParams, input: NpyFloat32, outputs: string[]): Record<string, Actual> {
   const net = createBackbone(backbone);
-  const params = new TfjsParams(values, net, backbone);
+  const params = values instanceof TfjsParams ? values : new TfjsParams(values, net, backbone);
   try {
     const ops = new TfjsOps(params, { training: false });
     const out: Record<string, Actual> = {};
@@ -91,7 +95,7 @@ export function runTfjs(backbone: string, values: ParamValues, input: NpyFloat32
     });
     return out;
   } finally {
-    params.dispose();
+    if (params !== values) params.dispose();
   }
 }
 

@@ -5,13 +5,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { importWeights } from '../../export/import-weights.ts';
-import { backboneGraph } from '../../graphs/backbones/index.ts';
+import { backboneGraph, createBackbone } from '../../graphs/backbones/index.ts';
 import { initialiseAll, type ParamValues } from '../../graphs/module.ts';
 import { Rng } from '../../graphs/rng.ts';
-import { initTfjs } from '../../train/tfjs-backend.ts';
+import { selectTfjsBackend } from '../../train/backend-select.ts';
+import { TfjsParams } from '../../train/tfjs-params.ts';
 import { firstImages, fixturePath, haveFixture, loadNpy, relativeL2, runExported, runTfjs, worstToleranceRatio } from './fixtures.ts';
 
-await initTfjs();
+// The training backend the project would pick (fast kernels where available, else stock tfjs).
+const backend = (await selectTfjsBackend()).name;
+/** The stock pure-JS kernels take ~10 s of CPU per full-size ResNet-50 image: test less there. */
+const slowBackend = backend === 'cpu';
 
 function imported(file: string, backbone: string): ParamValues {
   const { values, report } = importWeights(fixturePath(file), { backbone });
@@ -60,13 +64,28 @@ test('mobilenet_v2 in tfjs: logits and features after import from .safetensors a
   }
 });
 
-test('resnet50 in tfjs: logits and layer4 of the first fixture image', { skip: !haveFixture('torchvision-resnet50') && 'fixture missing' }, () => {
-  // One image keeps the pure-JS forward of the full-size network to a few seconds.
-  const x = firstImages(loadNpy('torchvision-resnet50', 'input.npy'), 1);
-  const out = runTfjs('resnet50', imported('torchvision-resnet50/weights.safetensors', 'resnet50'), x, ['logits', 'layer4']);
-  const e1 = relativeL2(out.logits, firstImages(loadNpy('torchvision-resnet50', 'logits.npy'), 1));
-  const e2 = relativeL2(out.layer4, firstImages(loadNpy('torchvision-resnet50', 'layer4.npy'), 1));
+test(`resnet50 in tfjs (${backend}): logits and layer4, and layer4 at output stride 16 and 8`, { skip: !haveFixture('torchvision-resnet50') && 'fixture missing' }, () => {
+  const net = createBackbone('resnet50');
+  // One parameter store for all three: dilation changes no parameter.
+  const values = new TfjsParams(imported('torchvision-resnet50/weights.safetensors', 'resnet50'), net);
+  // On the stock kernels one image and output stride 32 only, to keep the test to seconds.
+  const n = slowBackend ? 1 : 2;
+  const x = firstImages(loadNpy('torchvision-resnet50', 'input.npy'), n);
+  const out = runTfjs('resnet50', values, x, ['logits', 'layer4']);
+  const e1 = relativeL2(out.logits, firstImages(loadNpy('torchvision-resnet50', 'logits.npy'), n));
+  const e2 = relativeL2(out.layer4, firstImages(loadNpy('torchvision-resnet50', 'layer4.npy'), n));
   assert.ok(e1 < 1e-3 && e2 < 1e-3, `logits ${e1}, layer4 ${e2}`);
+  if (slowBackend) return values.dispose();
+  for (const [os, file] of [
+    [16, 'layer4_os16.npy'],
+    [8, 'layer4_os8.npy'],
+  ] as const) {
+    const d = runTfjs(`resnet50-os${os}`, values, x, ['layer4']);
+    assert.deepEqual(d.layer4.shape, [2, 2048, 96 / os, 128 / os]);
+    const e = relativeL2(d.layer4, loadNpy('torchvision-resnet50', file));
+    assert.ok(e < 1e-3, `os${os}: ${e}`);
+  }
+  values.dispose();
 });
 
 test('tfjs and the exported ONNX agree for every architecture, stage and output stride (random weights, odd input)', async () => {

@@ -8,12 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createBackbone } from '../../graphs/backbones/index.ts';
 import { initialiseAll } from '../../graphs/module.ts';
 import { Rng } from '../../graphs/rng.ts';
-import { initTfjs } from '../../train/tfjs-backend.ts';
+import { selectTfjsBackend } from '../../train/backend-select.ts';
 import { TfjsOps } from '../../train/tfjs-interpreter.ts';
 import { fromTf, opsTensor, tfTensor, toTfLogical } from '../../train/tfjs-layout.ts';
 import { TfjsParams } from '../../train/tfjs-params.ts';
 
-await initTfjs();
+await selectTfjsBackend();
 
 const rng = new Rng(5);
 const input = (shape: number[]) => toTfLogical(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
