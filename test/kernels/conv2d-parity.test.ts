@@ -38,6 +38,8 @@ cases.push({ batch: 3, h: 9, w: 7, cin: 40, cout: 70, k: [1, 1], stride: 1, dila
 cases.push({ batch: 2, h: 9, w: 7, cin: 24, cout: 12, k: [1, 1], stride: 2, dilation: 1, pad: 'same' });
 cases.push({ batch: 2, h: 15, w: 14, cin: 3, cout: 16, k: [5, 3], stride: 2, dilation: 1, pad: 'same' });
 cases.push({ batch: 1, h: 6, w: 6, cin: 300, cout: 20, k: [3, 3], stride: 1, dilation: 1, pad: 'same' });
+// 7x7 on 6 channels: merged runs of whole filter rows, cut by the 256-deep packing blocks
+cases.push({ batch: 2, h: 12, w: 11, cin: 6, cout: 10, k: [7, 7], stride: 2, dilation: 1, pad: 'same' });
 
 const name = (c: Case) =>
   `n${c.batch} ${c.h}x${c.w}x${c.cin}→${c.cout} k${c.k.join('x')} s${c.stride} d${c.dilation} pad ${typeof c.pad === 'string' ? c.pad : 'explicit'}`;

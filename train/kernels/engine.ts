@@ -26,8 +26,10 @@ export interface KernelEngine {
   matmul(p: Int32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null, act: number, alpha: number, c: Float32Array): void;
   /** dx = dy · act'(y), the derivative written in terms of the activation's output. */
   activationGrad(dy: Float32Array, y: Float32Array, act: number, alpha: number, dx: Float32Array): void;
-  /** out[c] = Σ_r x[r·cols + c]. */
-  sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** out = a op b over a collapsed broadcast iteration space (elementwise.ts). */
+  binary(op: number, shape: Int32Array, strideA: Int32Array, strideB: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out[o, i] = reduce over m of x[o, m, i] (op: elementwise.ts ReduceOp). */
+  reduce(op: number, outer: number, mid: number, inner: number, x: Float32Array, out: Float32Array): void;
 }
 
 interface NativeAddon extends Omit<KernelEngine, 'kind' | 'description'> {
@@ -82,7 +84,8 @@ export function loadNativeEngine(): { engine: KernelEngine | null; status: Nativ
       depthwiseGradFilter: addon.depthwiseGradFilter,
       matmul: addon.matmul,
       activationGrad: addon.activationGrad,
-      sumRows: addon.sumRows,
+      binary: addon.binary,
+      reduce: addon.reduce,
     };
     nativeCache = { engine, status: { ok: true, detail: engine.description, isa: info.isa, threads: info.threads, buildInfo } };
   } catch (e) {

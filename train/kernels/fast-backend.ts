@@ -11,7 +11,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { convKernels } from './conv-kernels.ts';
 import { selectKernelEngine, type KernelEngine } from './engine.ts';
 import { matmulKernels } from './matmul-kernels.ts';
-import { reductionKernels } from './reduction-kernels.ts';
+import { elementwiseKernels } from './elementwise-kernels.ts';
 
 export const FAST_CPU_BACKEND = 'wsss-cpu';
 
@@ -25,7 +25,7 @@ function stockKernel(name: string): KernelFunc {
 
 /** The kernels our backend replaces, for `wsss doctor` and the tests. */
 export function fastKernelConfigs(engine: KernelEngine): KernelConfig[] {
-  return [...convKernels(engine, stockKernel), ...matmulKernels(engine, stockKernel), ...reductionKernels(engine, stockKernel)];
+  return [...convKernels(engine, stockKernel), ...matmulKernels(engine, stockKernel), ...elementwiseKernels(engine, stockKernel)];
 }
 
 /**

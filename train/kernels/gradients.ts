@@ -18,7 +18,7 @@ import {
   WSSS_DEPTHWISE_BACKPROP_FILTER,
   WSSS_DEPTHWISE_BACKPROP_INPUT,
 } from './conv-kernels.ts';
-import { WSSS_ACTIVATION_GRAD } from './reduction-kernels.ts';
+import { WSSS_ACTIVATION_GRAD } from './elementwise-kernels.ts';
 
 type Pair = [number, number];
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;

@@ -5,6 +5,7 @@
 
 import { Act, activationGradAt, applyActivation } from './activation.ts';
 import { ConvField as F } from './conv-params.ts';
+import { BinaryOp, ReduceOp } from './elementwise.ts';
 import type { KernelEngine } from './engine.ts';
 
 interface Geometry {
@@ -215,13 +216,53 @@ function activationGrad(dy: Float32Array, y: Float32Array, act: number, alpha: n
   for (let i = 0; i < dx.length; i++) dx[i] = activationGradAt(dy[i], y[i], act, alpha);
 }
 
-function sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array) {
-  const acc = new Float64Array(cols);
+/** NaN-propagating, as Math.max / Math.min. */
+const binaryFns: Record<number, (x: number, y: number) => number> = {
+  [BinaryOp.Add]: (x, y) => x + y,
+  [BinaryOp.Sub]: (x, y) => x - y,
+  [BinaryOp.Mul]: (x, y) => x * y,
+  [BinaryOp.Div]: (x, y) => x / y,
+  [BinaryOp.Maximum]: (x, y) => Math.max(x, y),
+  [BinaryOp.Minimum]: (x, y) => Math.min(x, y),
+  [BinaryOp.SquaredDifference]: (x, y) => (x - y) * (x - y),
+};
+
+function binary(op: number, shape: Int32Array, sa: Int32Array, sb: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array) {
+  const f = binaryFns[op];
+  if (!f) throw new Error(`binary: unknown operator ${op}`);
+  const last = shape.length - 1;
+  const inner = shape[last];
+  const ia = sa[last];
+  const ib = sb[last];
+  let rows = 1;
+  for (let d = 0; d < last; d++) rows *= shape[d];
   for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let j = 0; j < cols; j++) acc[j] += x[o + j];
+    let oa = 0;
+    let ob = 0;
+    let rem = r;
+    for (let d = last - 1; d >= 0; d--) {
+      const idx = rem % shape[d];
+      rem = (rem - idx) / shape[d];
+      oa += idx * sa[d];
+      ob += idx * sb[d];
+    }
+    const o = r * inner;
+    for (let i = 0; i < inner; i++) out[o + i] = f(a[oa + i * ia], b[ob + i * ib]);
   }
-  for (let j = 0; j < cols; j++) out[j] = acc[j];
+}
+
+function reduce(op: number, outer: number, mid: number, inner: number, x: Float32Array, out: Float32Array) {
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    acc.fill(op === ReduceOp.Max ? -Infinity : 0);
+    const base = o * mid * inner;
+    for (let m = 0; m < mid; m++) {
+      const row = base + m * inner;
+      if (op === ReduceOp.Max) for (let i = 0; i < inner; i++) acc[i] = Math.max(acc[i], x[row + i]);
+      else for (let i = 0; i < inner; i++) acc[i] += x[row + i];
+    }
+    for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i];
+  }
 }
 
 export const jsEngine: KernelEngine = {
@@ -235,5 +276,6 @@ export const jsEngine: KernelEngine = {
   depthwiseGradFilter,
   matmul,
   activationGrad,
-  sumRows,
+  binary,
+  reduce,
 };

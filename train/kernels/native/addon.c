@@ -250,23 +250,78 @@ static napi_value js_activation_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* sumRows(x, rows, cols, out) */
-static napi_value js_sum_rows(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value a[4];
+static int size_arg(napi_env env, napi_value v, int64_t *out, const char *fn, const char *name) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out < 0) return fail(env, fn, name);
+  return 1;
+}
+
+/* binary(op, shape, strideA, strideB, a, b, out): Int32Array shape/strides of one rank */
+static napi_value js_binary(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
   CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  const char *fn = "sumRows";
-  int32_t rows, cols;
-  float *x, *out;
-  if (argc < 4 || !int_arg(env, a[1], &rows, fn, "rows") || !int_arg(env, a[2], &cols, fn, "cols")) return NULL;
-  if (rows < 0 || cols < 0) {
-    fail(env, fn, "negative size");
+  const char *fn = "binary";
+  int32_t op;
+  int32_t *shape32, *sa32, *sb32;
+  float *A, *B, *O;
+  if (argc < 7 || !int_arg(env, a[0], &op, fn, "op")) return NULL;
+  size_t rank;
+  napi_typedarray_type type;
+  void *data;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, a[1], &type, &rank, &data, &ab, &offset) != napi_ok || rank > WK_MAX_RANK) {
+    fail(env, fn, "shape must be an Int32Array of rank <= 8");
     return NULL;
   }
-  if (!typed(env, a[0], napi_float32_array, (size_t)rows * cols, 0, (void **)&x, fn, "x") ||
-      !typed(env, a[3], napi_float32_array, (size_t)cols, 0, (void **)&out, fn, "out"))
+  if (!typed(env, a[1], napi_int32_array, rank, 0, (void **)&shape32, fn, "shape") ||
+      !typed(env, a[2], napi_int32_array, rank, 0, (void **)&sa32, fn, "strideA") ||
+      !typed(env, a[3], napi_int32_array, rank, 0, (void **)&sb32, fn, "strideB"))
     return NULL;
-  ops->sum_rows(rows, cols, x, out);
+  int64_t shape[WK_MAX_RANK], sa[WK_MAX_RANK], sb[WK_MAX_RANK];
+  size_t total = 1, need_a = 1, need_b = 1;
+  for (size_t d = 0; d < rank; d++) {
+    if (shape32[d] < 0 || sa32[d] < 0 || sb32[d] < 0) {
+      fail(env, fn, "negative shape or stride");
+      return NULL;
+    }
+    shape[d] = shape32[d], sa[d] = sa32[d], sb[d] = sb32[d];
+    total *= (size_t)shape[d];
+    if (shape[d] > 0) need_a += (size_t)(shape[d] - 1) * sa[d], need_b += (size_t)(shape[d] - 1) * sb[d];
+  }
+  if (total == 0) return NULL;
+  if (op < WK_ADD || op > WK_SQUARED_DIFF) {
+    fail(env, fn, "unknown operator");
+    return NULL;
+  }
+  if (!typed(env, a[4], napi_float32_array, need_a, 0, (void **)&A, fn, "a") ||
+      !typed(env, a[5], napi_float32_array, need_b, 0, (void **)&B, fn, "b") ||
+      !typed(env, a[6], napi_float32_array, total, 0, (void **)&O, fn, "out"))
+    return NULL;
+  ops->binary(op, (int)rank, shape, sa, sb, A, B, O);
+  return NULL;
+}
+
+/* reduce(op, outer, mid, inner, x, out) */
+static napi_value js_reduce(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = "reduce";
+  int32_t op;
+  int64_t outer, mid, inner;
+  float *x, *out;
+  if (argc < 6 || !int_arg(env, a[0], &op, fn, "op") || !size_arg(env, a[1], &outer, fn, "outer") ||
+      !size_arg(env, a[2], &mid, fn, "mid") || !size_arg(env, a[3], &inner, fn, "inner"))
+    return NULL;
+  if (op != WK_REDUCE_SUM && op != WK_REDUCE_MAX) {
+    fail(env, fn, "unknown operator");
+    return NULL;
+  }
+  if (!typed(env, a[4], napi_float32_array, (size_t)(outer * mid * inner), 0, (void **)&x, fn, "x") ||
+      !typed(env, a[5], napi_float32_array, (size_t)(outer * inner), 0, (void **)&out, fn, "out"))
+    return NULL;
+  ops->reduce(op, outer, mid, inner, x, out);
   return NULL;
 }
 
@@ -307,7 +362,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"depthwiseGradFilter", js_depthwise_grad_filter},
       {"matmul", js_matmul},
       {"activationGrad", js_activation_grad},
-      {"sumRows", js_sum_rows},
+      {"binary", js_binary},
+      {"reduce", js_reduce},
       {"info", js_info},
       {"setThreads", js_set_threads},
   };

@@ -30,6 +30,11 @@ typedef struct {
 } wk_matmul;
 #define WK_MATMUL_FIELDS 9
 
+/* Binary and reduction operator codes shared with the JS side (train/kernels/elementwise.ts). */
+enum { WK_ADD = 0, WK_SUB = 1, WK_MUL = 2, WK_DIV = 3, WK_MAXIMUM = 4, WK_MINIMUM = 5, WK_SQUARED_DIFF = 6 };
+enum { WK_REDUCE_SUM = 0, WK_REDUCE_MAX = 1 };
+#define WK_MAX_RANK 8
+
 /* Activation codes shared with the JS side (train/kernels/activation.ts). */
 enum { WK_LINEAR = 0, WK_RELU = 1, WK_RELU6 = 2, WK_LEAKYRELU = 3, WK_ELU = 4, WK_SIGMOID = 5 };
 
@@ -44,8 +49,13 @@ typedef struct wk_ops {
   void (*matmul)(const wk_matmul *p, const float *a, const float *b, const float *bias, int act, float alpha, float *c);
   /* dx = dy · act'(y), with the derivative written in terms of the activation's output y. */
   void (*activation_grad)(int64_t n, const float *dy, const float *y, int act, float alpha, float *dx);
-  /* out[c] = Σ_r x[r·cols + c]: bias gradients and reductions over leading axes. */
-  void (*sum_rows)(int64_t rows, int64_t cols, const float *x, float *out);
+  /* out = a op b with broadcasting, described by a collapsed shape (rank <= WK_MAX_RANK) and
+   * per-operand element strides (0 along broadcast axes); out is contiguous. */
+  void (*binary)(int op, int rank, const int64_t *shape, const int64_t *stride_a, const int64_t *stride_b, const float *a,
+                 const float *b, float *out);
+  /* out[o, i] = reduce_m x[o, m, i] (sum or max): any reduction over one contiguous block of
+   * axes (leading: bias gradients, batch statistics; middle: global pooling; trailing). */
+  void (*reduce)(int op, int64_t outer, int64_t mid, int64_t inner, const float *x, float *out);
 } wk_ops;
 
 /* ---- thread pool (pool.c) ---- */
@@ -57,7 +67,7 @@ int wk_threads(void);
 int wk_set_threads(int n);
 /* Per-thread, per-slot scratch: 64-byte aligned, grows on demand, kept between calls. */
 float *wk_scratch(int thread, int slot, size_t nfloats);
-enum { WK_SLOT_A, WK_SLOT_C, WK_SLOT_B, WK_SLOT_SHARED_B, WK_SLOT_PARTIAL, WK_SLOT_ROW, WK_SLOTS };
+enum { WK_SLOT_A, WK_SLOT_C, WK_SLOT_B, WK_SLOT_SHARED_B, WK_SLOT_PARTIAL, WK_SLOT_ROW, WK_SLOT_REDUCE, WK_SLOTS };
 
 /* ---- instruction-set variants and the pick (dispatch.c) ---- */
 extern const wk_ops wk_ops_avx512;

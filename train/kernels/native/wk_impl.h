@@ -157,36 +157,117 @@ static void S(pack_a)(const float *src, int64_t rs, int64_t cs, int64_t m0, int6
   }
 }
 
+/* The patch columns [k0, k0+kc) cut into runs of consecutive channels of one tap: in NHWC
+ * each run is one contiguous copy from the input. Divisions happen here, once per block. */
+typedef struct {
+  int32_t dh, dw;   /* tap offset (kh·dil_h, kw·dil_w) */
+  int32_t c0, len;  /* channels [c0, c0+len) */
+  int32_t k;        /* first column of the run, relative to k0 */
+  int32_t taps;     /* >1 after merge_runs: that many neighbouring taps, all C channels each */
+} S(run_t);
+
+static int64_t S(patch_runs)(const wk_conv *p, int64_t k0, int64_t kc, S(run_t) *runs) {
+  const int64_t C = p->in_c;
+  int64_t tap = k0 / C, c = k0 % C, k = 0, n = 0;
+  int64_t kh = tap / p->k_w, kw = tap % p->k_w;
+  while (k < kc) {
+    const int64_t len = MIN(C - c, kc - k);
+    runs[n].dh = (int32_t)(kh * p->dil_h);
+    runs[n].dw = (int32_t)(kw * p->dil_w);
+    runs[n].c0 = (int32_t)c;
+    runs[n].len = (int32_t)len;
+    runs[n].k = (int32_t)k;
+    runs[n].taps = 1;
+    n++;
+    k += len;
+    c = 0;
+    if (++kw == p->k_w) kw = 0, kh++;
+  }
+  return n;
+}
+
+/* Neighbouring taps of one filter row read neighbouring input pixels when dil_w is 1, and with
+ * whole channel runs they form one contiguous stretch of the input: merge them (a 3×3 filter on
+ * 3 channels then packs 3 runs of 9 values per pixel instead of 9 runs of 3). */
+static int64_t S(merge_runs)(const wk_conv *p, S(run_t) *runs, int64_t n) {
+  if (p->dil_w != 1) return n;
+  const int32_t C = p->in_c;
+  int64_t out = 0;
+  for (int64_t i = 0; i < n; i++) {
+    S(run_t) *prev = out > 0 ? &runs[out - 1] : NULL;
+    const S(run_t) cur = runs[i];
+    /* both whole-channel runs of the same filter row, the second tap right after the first */
+    if (prev && prev->dh == cur.dh && cur.dw == prev->dw + prev->taps && prev->c0 == 0 && prev->len == C * prev->taps &&
+        cur.c0 == 0 && cur.len == C && prev->k + prev->len == cur.k) {
+      prev->len += cur.len;
+      prev->taps += 1;
+    } else {
+      runs[out++] = cur;
+    }
+  }
+  return out;
+}
+
+/* Copies one (possibly merged) run for the pixel whose window starts at (ih0, iw0), zeros
+ * where it falls into the padding. `step` is the destination stride. */
+static inline void S(copy_run)(const wk_conv *p, const float *img, int64_t ih0, int64_t iw0, S(run_t) run, float *d,
+                               int64_t step) {
+  const int64_t C = p->in_c, H = p->in_h, W = p->in_w;
+  const int64_t ih = ih0 + run.dh, iw = iw0 + run.dw;
+  if (ih >= 0 && ih < H && iw >= 0 && iw + run.taps - 1 < W) {
+    const float *s = img + (ih * W + iw) * C + run.c0;
+    if (step == 1)
+      memcpy(d, s, sizeof(float) * run.len);
+    else
+      for (int64_t j = 0; j < run.len; j++) d[j * step] = s[j];
+  } else if (run.taps == 1 || ih < 0 || ih >= H) {
+    if (step == 1)
+      memset(d, 0, sizeof(float) * run.len);
+    else
+      for (int64_t j = 0; j < run.len; j++) d[j * step] = 0.f;
+  } else {
+    /* a merged run straddling the left or right border: tap by tap */
+    for (int64_t t = 0; t < run.taps; t++) {
+      const int64_t x = iw + t;
+      const float *s = img + (ih * W + x) * C;
+      for (int64_t j = 0; j < C; j++) d[(t * C + j) * step] = (x >= 0 && x < W) ? s[j] : 0.f;
+    }
+  }
+}
+
+/* Output pixel m → (image, top-left input coordinate), stepped without divisions. */
+typedef struct {
+  int64_t n, oh, ow;
+} S(pixel_t);
+
+static inline S(pixel_t) S(pixel_at)(const wk_conv *p, int64_t m) {
+  const int64_t ohw = (int64_t)p->out_h * p->out_w, rem = m % ohw;
+  S(pixel_t) px = {m / ohw, rem / p->out_w, rem % p->out_w};
+  return px;
+}
+
+static inline void S(pixel_next)(const wk_conv *p, S(pixel_t) *px) {
+  if (++px->ow == p->out_w) {
+    px->ow = 0;
+    if (++px->oh == p->out_h) px->oh = 0, px->n++;
+  }
+}
+
 /* im2col rows, packed: A[pixel][(kh,kw,c)] for output pixels [m0, m0+mc) and patch columns
- * [k0, k0+kc). Channels are contiguous in NHWC, so each (pixel, tap) is one run copy. */
+ * [k0, k0+kc), panels of mr pixels laid out [k][mr]. */
 static void S(pack_a_patches)(const wk_conv *p, const float *x, int64_t m0, int64_t mc, int64_t k0, int64_t kc,
                               int mr, float *dst) {
-  const int64_t C = p->in_c, KW = p->k_w;
-  const int64_t ohw = (int64_t)p->out_h * p->out_w;
+  const int64_t C = p->in_c, H = p->in_h, W = p->in_w;
+  S(run_t) runs[KC]; /* at most kc <= KC runs */
+  const int64_t nruns = S(merge_runs)(p, runs, S(patch_runs)(p, k0, kc, runs));
+  S(pixel_t) px = S(pixel_at)(p, m0);
   for (int64_t i0 = 0; i0 < mc; i0 += mr) {
     float *d = dst + i0 * kc;
     const int64_t rows = MIN(mr, mc - i0);
-    for (int64_t r = 0; r < rows; r++) {
-      const int64_t m = m0 + i0 + r;
-      const int64_t n = m / ohw, rem = m % ohw;
-      const int64_t ih0 = (rem / p->out_w) * p->stride_h - p->pad_top;
-      const int64_t iw0 = (rem % p->out_w) * p->stride_w - p->pad_left;
-      const float *img = x + n * (int64_t)p->in_h * p->in_w * C;
-      int64_t tap = k0 / C, c = k0 % C, k = 0;
-      while (k < kc) {
-        const int64_t run = MIN(C - c, kc - k);
-        const int64_t ih = ih0 + (tap / KW) * p->dil_h, iw = iw0 + (tap % KW) * p->dil_w;
-        float *dk = d + k * mr + r;
-        if (ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w) {
-          const float *s = img + (ih * p->in_w + iw) * C + c;
-          for (int64_t j = 0; j < run; j++) dk[j * mr] = s[j];
-        } else {
-          for (int64_t j = 0; j < run; j++) dk[j * mr] = 0.f;
-        }
-        k += run;
-        c = 0;
-        tap++;
-      }
+    for (int64_t r = 0; r < rows; r++, S(pixel_next)(p, &px)) {
+      const int64_t ih0 = px.oh * p->stride_h - p->pad_top, iw0 = px.ow * p->stride_w - p->pad_left;
+      const float *img = x + px.n * H * W * C;
+      for (int64_t u = 0; u < nruns; u++) S(copy_run)(p, img, ih0, iw0, runs[u], d + runs[u].k * mr + r, mr);
     }
     for (int64_t r = rows; r < mr; r++)
       for (int64_t k = 0; k < kc; k++) d[k * mr + r] = 0.f;
@@ -194,48 +275,23 @@ static void S(pack_a_patches)(const wk_conv *p, const float *x, int64_t m0, int6
 }
 
 /* Transposed im2col, packed: A[(kh,kw,c)][pixel] for patch rows [r0, r0+rc) and output pixels
- * [q0, q0+qc) — the left operand of the filter gradient. */
+ * [q0, q0+qc) — the left operand of the filter gradient. Each panel's mr rows are cut into
+ * runs of consecutive channels of one tap, so a pixel's panel column is one copy per run. */
 static void S(pack_a_patches_t)(const wk_conv *p, const float *x, int64_t r0, int64_t rc, int64_t q0, int64_t qc,
                                 int mr, float *dst) {
-  const int64_t C = p->in_c, KW = p->k_w;
-  const int64_t ohw = (int64_t)p->out_h * p->out_w;
-  const int64_t rows_total = (int64_t)p->k_h * KW * C;
+  const int64_t C = p->in_c, H = p->in_h, W = p->in_w;
+  S(run_t) runs[64]; /* at most mr runs */
   for (int64_t i0 = 0; i0 < rc; i0 += mr) {
     float *d = dst + i0 * qc;
     const int64_t rows = MIN(mr, rc - i0);
-    const int64_t first = r0 + i0;
-    /* fast path: the mr rows are consecutive channels of one tap */
-    const int same_tap = rows == mr && (first % C) + mr <= C && first + mr <= rows_total;
-    int64_t dh[64], dw[64], ch[64];
-    for (int64_t r = 0; r < rows; r++) {
-      const int64_t row = first + r, tap = row / C;
-      dh[r] = (tap / KW) * p->dil_h;
-      dw[r] = (tap % KW) * p->dil_w;
-      ch[r] = row % C;
-    }
-    int64_t n = q0 / ohw, rem = q0 % ohw;
-    int64_t oh = rem / p->out_w, ow = rem % p->out_w;
-    for (int64_t q = 0; q < qc; q++) {
-      const float *img = x + n * (int64_t)p->in_h * p->in_w * C;
-      const int64_t ih0 = oh * p->stride_h - p->pad_top, iw0 = ow * p->stride_w - p->pad_left;
+    const int64_t nruns = S(merge_runs)(p, runs, S(patch_runs)(p, r0 + i0, rows, runs));
+    S(pixel_t) px = S(pixel_at)(p, q0);
+    for (int64_t q = 0; q < qc; q++, S(pixel_next)(p, &px)) {
+      const float *img = x + px.n * H * W * C;
+      const int64_t ih0 = px.oh * p->stride_h - p->pad_top, iw0 = px.ow * p->stride_w - p->pad_left;
       float *dq = d + q * mr;
-      if (same_tap) {
-        const int64_t ih = ih0 + dh[0], iw = iw0 + dw[0];
-        if (ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w)
-          memcpy(dq, img + (ih * p->in_w + iw) * C + ch[0], mr * sizeof(float));
-        else
-          memset(dq, 0, mr * sizeof(float));
-      } else {
-        for (int64_t r = 0; r < rows; r++) {
-          const int64_t ih = ih0 + dh[r], iw = iw0 + dw[r];
-          dq[r] = (ih >= 0 && ih < p->in_h && iw >= 0 && iw < p->in_w) ? img[(ih * p->in_w + iw) * C + ch[r]] : 0.f;
-        }
-        for (int64_t r = rows; r < mr; r++) dq[r] = 0.f;
-      }
-      if (++ow == p->out_w) {
-        ow = 0;
-        if (++oh == p->out_h) oh = 0, n++;
-      }
+      for (int64_t u = 0; u < nruns; u++) S(copy_run)(p, img, ih0, iw0, runs[u], dq + runs[u].k, 1);
+      for (int64_t r = rows; r < mr; r++) dq[r] = 0.f;
     }
   }
 }
@@ -795,89 +851,9 @@ static void S(matmul)(const wk_matmul *p, const float *a, const float *b, const 
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* element-wise helpers of the backward pass                                                  */
+/* element-wise kernels                                                                       */
 
-typedef struct {
-  int64_t n, rows, cols;
-  const float *dy, *y, *x;
-  float *out;
-  int act;
-  float alpha;
-  double *partials[64];
-} S(ew_t);
-
-#define EW_CHUNK 16384
-
-static void S(act_grad_task)(void *ctx, int64_t task, int thread) {
-  (void)thread;
-  const S(ew_t) *o = ctx;
-  const int64_t i0 = task * EW_CHUNK, i1 = MIN(i0 + EW_CHUNK, o->n);
-  const float *restrict dy = o->dy, *restrict y = o->y;
-  float *restrict dx = o->out;
-  const float alpha = o->alpha;
-  switch (o->act) {
-    case WK_RELU:
-      for (int64_t i = i0; i < i1; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
-      break;
-    case WK_RELU6:
-      for (int64_t i = i0; i < i1; i++) dx[i] = (y[i] > 0.f && y[i] < 6.f) ? dy[i] : 0.f;
-      break;
-    case WK_LEAKYRELU:
-      for (int64_t i = i0; i < i1; i++) dx[i] = y[i] > 0.f ? dy[i] : alpha * dy[i];
-      break;
-    case WK_ELU:
-      for (int64_t i = i0; i < i1; i++) dx[i] = y[i] > 0.f ? dy[i] : dy[i] * (y[i] + 1.f);
-      break;
-    case WK_SIGMOID:
-      for (int64_t i = i0; i < i1; i++) dx[i] = dy[i] * y[i] * (1.f - y[i]);
-      break;
-    default:
-      memcpy(dx + i0, dy + i0, sizeof(float) * (size_t)(i1 - i0));
-  }
-}
-
-static void S(activation_grad)(int64_t n, const float *dy, const float *y, int act, float alpha, float *dx) {
-  S(ew_t) o = {.n = n, .dy = dy, .y = y, .out = dx, .act = act, .alpha = alpha};
-  wk_parallel_for((n + EW_CHUNK - 1) / EW_CHUNK, S(act_grad_task), &o);
-}
-
-/* Column sums: rows summed in float over short runs, the runs added in double. */
-static void S(sum_rows_task)(void *ctx, int64_t task, int thread) {
-  S(ew_t) *o = ctx;
-  const int64_t cols = o->cols;
-  const int64_t rows_per = MAX((int64_t)1, EW_CHUNK / MAX(cols, (int64_t)1));
-  const int64_t r0 = task * rows_per, r1 = MIN(r0 + rows_per, o->rows);
-  double *part = (double *)wk_scratch(thread, WK_SLOT_PARTIAL, (size_t)cols * 2);
-  float *acc = wk_scratch(thread, WK_SLOT_ROW, (size_t)cols);
-  if (!o->partials[thread]) {
-    memset(part, 0, sizeof(double) * (size_t)cols);
-    o->partials[thread] = part;
-  }
-  for (int64_t r = r0; r < r1; r += 64) {
-    memset(acc, 0, sizeof(float) * (size_t)cols);
-    for (int64_t rr = r; rr < MIN(r + 64, r1); rr++) {
-      const float *restrict s = o->x + rr * cols;
-      for (int64_t j = 0; j < cols; j++) acc[j] += s[j];
-    }
-    for (int64_t j = 0; j < cols; j++) part[j] += acc[j];
-  }
-}
-
-static void S(sum_rows)(int64_t rows, int64_t cols, const float *x, float *out) {
-  S(ew_t) o;
-  memset(&o, 0, sizeof o);
-  o.rows = rows;
-  o.cols = cols;
-  o.x = x;
-  const int64_t rows_per = MAX((int64_t)1, EW_CHUNK / MAX(cols, (int64_t)1));
-  wk_parallel_for((rows + rows_per - 1) / rows_per, S(sum_rows_task), &o);
-  for (int64_t j = 0; j < cols; j++) {
-    double s = 0;
-    for (int t = 0; t < 64; t++)
-      if (o.partials[t]) s += o.partials[t][j];
-    out[j] = (float)s;
-  }
-}
+#include "wk_elementwise.h"
 
 const wk_ops WK_OPS = {
     .isa = WK_ISA_NAME,
@@ -889,5 +865,6 @@ const wk_ops WK_OPS = {
     .depthwise_grad_filter = S(depthwise_grad_filter),
     .matmul = S(matmul),
     .activation_grad = S(activation_grad),
-    .sum_rows = S(sum_rows),
+    .binary = S(binary),
+    .reduce = S(reduce),
 };
