@@ -21,8 +21,35 @@ export interface PseudoLabelRunOptions {
   bgThreshold: number;
   useImageLabels: boolean;
   writeCams: boolean;
+  camFormat?: 'npy' | 'irn-dict';
+  workers?: number;
   threads?: number;
   quiet?: boolean;
+}
+
+/**
+ * summary.json describes the output folder, not one invocation: the same data, model and options
+ * give the same file whether the folder was filled in one run or resumed after a kill — except
+ * the `run` object (this invocation's counts and timings). The full summary, with the output
+ * path, is printed as the last stdout line.
+ */
+export function summaryFileText(s: PseudoLabelSummary, model: string): string {
+  const record = {
+    images: s.images,
+    labelled: s.processed + s.skipped_existing,
+    failed: s.failed,
+    failures: s.failures,
+    model,
+    provider: s.provider,
+    scales: s.scales,
+    flip: s.flip,
+    merge_rule: s.merge_rule,
+    bg_threshold: s.bg_threshold,
+    use_image_labels: s.use_image_labels,
+    cam_format: s.cam_format,
+    run: { processed: s.processed, skipped_existing: s.skipped_existing, seconds: s.seconds, images_per_second: s.images_per_second, workers: s.workers },
+  };
+  return JSON.stringify(record, null, 2) + '\n';
 }
 
 export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLabelSummary> {
@@ -59,11 +86,13 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     bgThreshold: o.bgThreshold,
     useImageLabels: o.useImageLabels,
     writeCams: o.writeCams,
+    camFormat: o.camFormat,
+    workers: o.workers,
     progress: !o.quiet,
   });
   await model.release();
   for (const f of summary.failures) console.error(`failed: ${f.file}: ${f.reason}`);
-  writeFileAtomicSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileAtomicSync(join(o.out, 'summary.json'), summaryFileText(summary, o.model));
   if (!o.quiet) {
     console.log(`${summary.processed} labelled, ${summary.skipped_existing} already done, ${summary.failed} failed, ${summary.images_per_second.toFixed(1)} images/s on ${summary.provider}`);
     console.log(JSON.stringify({ ...summary, failures: summary.failures.map((f) => `${f.file}: ${f.reason}`) }));

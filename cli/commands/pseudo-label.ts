@@ -16,6 +16,8 @@ interface Args {
   'bg-threshold': number;
   'use-image-labels': boolean;
   cams: boolean;
+  'cam-format': string;
+  workers?: number;
   threads?: number;
 }
 
@@ -36,9 +38,12 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('bg-threshold', { type: 'number', default: 0.15, describe: 'background score: pixels where no class CAM exceeds it are background' })
       .option('use-image-labels', { type: 'boolean', default: false, describe: "keep only each image's labelled classes (from the data set's image-level labels)" })
       .option('cams', { type: 'boolean', default: true, describe: 'write CAMs as cams/<id>.npy (float32 [C, H, W]); --no-cams skips them' })
+      .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
+      .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: cores − 1, 1–8; 0 = none)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split'),
   handler: async (a) => {
+    if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0 && a.workers <= 64)) throw new CliError(`--workers must be an integer in [0, 64], got ${a.workers}`, 2);
     const { runPseudoLabel } = await import('../pseudo-label-run.ts');
     const summary = await runPseudoLabel({
       model: a.model,
@@ -53,6 +58,8 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       bgThreshold: a['bg-threshold'],
       useImageLabels: a['use-image-labels'],
       writeCams: a.cams,
+      camFormat: a['cam-format'] as 'npy' | 'irn-dict',
+      workers: a.workers,
       threads: a.threads,
     });
     if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);

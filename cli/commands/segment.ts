@@ -31,13 +31,10 @@ export const segmentCommand: CommandModule<object, Args> = {
       .option('max-side', { type: 'number', default: 0, describe: 'shrink images so the longer side is at most this many pixels (0 = full size)' })
       .option('opacity', { type: 'number', default: 0.5, describe: 'overlay colour opacity in [0, 1]' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
-      .check((a) => {
-        if (!(a.opacity >= 0 && a.opacity <= 1)) throw new Error('--opacity must be in [0, 1]');
-        if (!(Number.isInteger(a['max-side']) && a['max-side'] >= 0)) throw new Error('--max-side must be a non-negative integer');
-        return true;
-      })
       .example('$0 segment --model runs/start/model.onnx photos/*.jpg --out seg', 'seg/<name>.png and seg/<name>.overlay.png for each photo') as never,
   handler: async (a) => {
+    if (!(a.opacity >= 0 && a.opacity <= 1)) throw new CliError(`--opacity must be in [0, 1], got ${a.opacity}`, 2);
+    if (!(Number.isInteger(a['max-side']) && a['max-side'] >= 0)) throw new CliError(`--max-side must be a non-negative integer, got ${a['max-side']}`, 2);
     const { runSegment } = await import('../segment-run.ts');
     const summary = await runSegment({
       model: a.model,

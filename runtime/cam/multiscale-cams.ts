@@ -17,6 +17,11 @@ export interface MultiScaleOptions {
   scales: number[];
   flip: boolean;
   rule: MergeRule;
+  /**
+   * Also merge the views at stride s of the image, ((H−1)//s+1) × ((W−1)//s+1), returned as
+   * ImageCams.strided (IRNet's make_cam.py keeps such stride-4 'cam' maps next to 'high_res').
+   */
+  stridedOutput?: number;
 }
 
 export const DEFAULT_SCALES = [1.0, 0.5, 1.5, 2.0];
@@ -64,28 +69,55 @@ export interface ImageCams {
   width: number;
   /** Image-level class probabilities: max over views of sigmoid(score). */
   probabilities: Float32Array;
+  /** With MultiScaleOptions.stridedOutput: the same merge at the strided size, normalised alike. */
+  strided?: { cams: Float32Array; height: number; width: number };
+}
+
+/** One scale's session outputs for an image: raw_cams [n, C, h, w] (n = 2 with the flipped twin) and scores [n, C]. */
+export interface ScaleOutput {
+  scale: number;
+  rawCams: FloatTensor;
+  scores?: FloatTensor;
 }
 
 /** Run every view of an image through `run` and merge them. */
 export async function multiScaleCams(run: (input: FloatTensor) => Promise<Record<string, FloatTensor>>, img: PlanarImage, o: MultiScaleOptions): Promise<ImageCams> {
-  const views: CamView[] = [];
-  let probabilities: Float32Array | null = null;
+  const outputs: ScaleOutput[] = [];
   for (const { scale, input } of viewInputs(img, o)) {
     const out = await run(input);
-    const raw = out.raw_cams;
-    if (!raw) throw new Error("the model has no 'raw_cams' output; multi-scale CAMs need it (export a CAM graph)");
-    views.push(...viewsOfOutput(raw, scale));
-    const scores = out.scores;
+    if (!out.raw_cams) throw new Error("the model has no 'raw_cams' output; multi-scale CAMs need it (export a CAM graph)");
+    outputs.push({ scale, rawCams: out.raw_cams, scores: out.scores });
+  }
+  return mergeImageCams(outputs, img.height, img.width, o);
+}
+
+/**
+ * The second half of multiScaleCams: merges the session outputs of every scale of an image of
+ * height×width. Separate so a batch pipeline can run the model in one thread and merge in another.
+ */
+export function mergeImageCams(outputs: ScaleOutput[], height: number, width: number, o: MultiScaleOptions): ImageCams {
+  const views: CamView[] = [];
+  let probabilities: Float32Array | null = null;
+  for (const { scale, rawCams, scores } of outputs) {
+    views.push(...viewsOfOutput(rawCams, scale));
     if (scores) {
       const c = scores.dims[1];
       probabilities ??= new Float32Array(c);
       for (let i = 0; i < scores.data.length; i++) probabilities[i % c] = Math.max(probabilities[i % c], 1 / (1 + Math.exp(-scores.data[i])));
     }
   }
+  if (!views.length) throw new Error('mergeImageCams: no views');
   const classes = views[0].channels;
-  const hw = img.height * img.width;
-  const cams = normaliseByMax(mergeViews(views, img.height, img.width, o.rule), classes, hw, 1e-5);
-  return { cams, classes, height: img.height, width: img.width, probabilities: probabilities ?? new Float32Array(classes).fill(1) };
+  const hw = height * width;
+  const cams = normaliseByMax(mergeViews(views, height, width, o.rule), classes, hw, 1e-5);
+  const result: ImageCams = { cams, classes, height, width, probabilities: probabilities ?? new Float32Array(classes).fill(1) };
+  if (o.stridedOutput) {
+    const s = o.stridedOutput;
+    const sh = Math.floor((height - 1) / s) + 1;
+    const sw = Math.floor((width - 1) / s) + 1;
+    result.strided = { cams: normaliseByMax(mergeViews(views, sh, sw, o.rule), classes, sh * sw, 1e-5), height: sh, width: sw };
+  }
+  return result;
 }
 
 /**

@@ -2,21 +2,28 @@
 // multi-scale + flip CAMs → label map, written as a palette PNG and the CAMs as .npy.
 //
 // Built to never lose work: every output is written atomically (temp + rename), an image is
-// complete when both its files exist, so a rerun skips finished images and resumes after a
-// kill with the same bytes an uninterrupted run writes. Unreadable images are reported by name
-// and skipped. Decoding the next images (sharp, libuv threads) overlaps inference; at most
-// `prefetch` decoded images wait in memory, whatever the list length.
+// complete when its label PNG exists (written after its CAM file), so a rerun skips finished
+// images and resumes after a kill with the same bytes an uninterrupted run writes. Unreadable
+// images are reported by name and skipped.
+//
+// Built to keep the model busy: onnxruntime-node's session.run blocks the thread that calls it,
+// so this thread does nothing but run the model, while worker threads (pseudo-label-tasks.ts)
+// decode and scale the next images and merge, label, encode and write the previous ones. Memory
+// stays bounded whatever the list length: at most `prefetch` prepared images and `2 × workers + 2`
+// images being finished are alive at any time.
 
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { camLabelMap, multiScaleCams, type MultiScaleOptions } from '../cam/multiscale-cams.ts';
-import { pixelsToPlanarRgb } from '../preprocess.ts';
-import type { OpenModel } from '../session.ts';
-import { removeStaleTempFiles, writeFileAtomic } from './atomic-write.ts';
-import { encodeNpy } from './npy.ts';
-import { encodeIndexedPng } from './palette-png.ts';
+import type { MultiScaleOptions, ScaleOutput } from '../cam/multiscale-cams.ts';
+import type { FloatTensor, OpenModel } from '../session.ts';
+import { removeStaleTempFiles } from './atomic-write.ts';
 import { Progress } from './progress.ts';
-import { decodeImageFile, ImageDecodeError } from './decode-image.ts';
+import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
+import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+export type { CamFormat } from './pseudo-label-tasks.ts';
 
 export interface PseudoLabelItem {
   id: string;
@@ -33,6 +40,11 @@ export interface PseudoLabelOptions {
   useImageLabels: boolean;
   /** Write the CAMs (.npy) next to the labels (default true). */
   writeCams?: boolean;
+  /** CAM file layout (default 'npy': float32 [C, H, W]; 'irn-dict': IRNet's pickled {keys, cam, high_res}). */
+  camFormat?: 'npy' | 'irn-dict';
+  /** Worker threads for the CPU work around inference (default: cores − 1, 1 to 8; 0 = all on this thread). */
+  workers?: number;
+  /** Prepared images (model inputs) kept ready ahead of the model (default 2 × workers + 2). */
   prefetch?: number;
   progress?: boolean;
 }
@@ -53,8 +65,12 @@ export interface PseudoLabelSummary {
   seconds: number;
   provider: string;
   scales: number[];
+  flip: boolean;
   merge_rule: string;
   bg_threshold: number;
+  use_image_labels: boolean;
+  cam_format: CamFormat;
+  workers: number;
   out: string;
 }
 
@@ -65,74 +81,117 @@ export function camPath(outDir: string, id: string): string {
   return join(outDir, 'cams', `${id}.npy`);
 }
 
-type Decoded = { item: PseudoLabelItem; planes?: { data: Float32Array; height: number; width: number }; error?: string };
-
-async function decodeItem(item: PseudoLabelItem): Promise<Decoded> {
-  try {
-    const px = await decodeImageFile(item.imagePath);
-    return { item, planes: { data: pixelsToPlanarRgb(px), height: px.height, width: px.width } };
-  } catch (e) {
-    // The shared decoder's reason (the file name goes into the failure record separately).
-    return { item, error: e instanceof ImageDecodeError ? e.reason : (e as Error).message };
-  }
+/** The default worker count: every core but the one driving inference, at least 1, at most 8. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(8, availableParallelism() - 1));
 }
 
-/** Yields decoded items in order while keeping up to `depth` decodes in flight. */
-async function* prefetched(items: PseudoLabelItem[], depth: number): AsyncGenerator<Decoded> {
-  const queue: Promise<Decoded>[] = [];
-  let next = 0;
-  while (next < items.length && queue.length < depth) queue.push(decodeItem(items[next++]));
-  while (queue.length) {
-    const d = await queue.shift()!;
-    if (next < items.length) queue.push(decodeItem(items[next++]));
-    yield d;
-  }
+/** The prepare and finish halves, in worker threads or (workers = 0) on this thread. */
+interface Tasks {
+  prepare(path: string, multiScale: MultiScaleOptions): Promise<PreparedImage>;
+  finish(req: FinishRequest): Promise<void>;
+  close(): Promise<void>;
+}
+
+function inlineTasks(): Tasks {
+  return { prepare: prepareImage, finish: finishImage, close: async () => {} };
+}
+
+function workerTasks(n: number): Tasks {
+  const pool = new WorkerPool<PseudoLabelTask, PseudoLabelTaskResult>(new URL('./pseudo-label-worker.ts', import.meta.url), n);
+  return {
+    prepare: (path, multiScale) => pool.run({ kind: 'prepare', path, multiScale }) as Promise<PreparedImage>,
+    finish: async (req) => {
+      const transfer = req.outputs.flatMap((o) => [o.rawCams.data.buffer, ...(o.scores ? [o.scores.data.buffer] : [])]) as ArrayBuffer[];
+      await pool.run({ kind: 'finish', ...req }, transfer);
+    },
+    close: () => pool.close(),
+  };
+}
+
+/** A tensor in a buffer of its own (session outputs may share or own native memory; this one can be transferred). */
+function ownCopy(t: FloatTensor): FloatTensor {
+  return { data: new Float32Array(t.data), dims: [...t.dims] };
 }
 
 export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o: PseudoLabelOptions): Promise<PseudoLabelSummary> {
-  const writeCams = o.writeCams ?? true;
-  for (const sub of ['labels', 'cams']) removeStaleTempFiles(join(o.outDir, sub));
-  const todo = items.filter((it) => !(existsSync(labelPath(o.outDir, it.id)) && (!writeCams || existsSync(camPath(o.outDir, it.id)))));
+  const camFormat: CamFormat = o.writeCams === false ? 'none' : (o.camFormat ?? 'npy');
+  for (const dir of [o.outDir, join(o.outDir, 'labels'), join(o.outDir, 'cams')]) removeStaleTempFiles(dir);
+  // Complete = label map present (it is written after the CAM file).
+  const done = (it: PseudoLabelItem) => existsSync(labelPath(o.outDir, it.id)) && (camFormat === 'none' || existsSync(camPath(o.outDir, it.id)));
+  const todo = items.filter((it) => !done(it));
   const skipped = items.length - todo.length;
+  const workers = o.workers ?? defaultWorkers();
+  const prefetch = Math.max(1, o.prefetch ?? 2 * workers + 2);
+  const maxFinishing = 2 * workers + 2;
   const progress = o.progress === false ? null : new Progress({ total: items.length, label: 'pseudo-label', unit: 'img', startAt: skipped });
   const failures: PseudoLabelFailure[] = [];
+  const order = new Map(items.map((it, i) => [it.id, i]));
+  const fail = (item: PseudoLabelItem, reason: string) => {
+    failures.push({ id: item.id, file: item.imagePath, reason });
+    progress?.tick(1, { failed: failures.length });
+  };
   const t0 = performance.now();
   let processed = 0;
-  const pendingWrites = new Set<Promise<void>>();
-  const run = (input: { data: Float32Array; dims: number[] }) => model.run({ image: input });
-
-  for await (const d of prefetched(todo, o.prefetch ?? 4)) {
-    const { item } = d;
-    if (d.error || !d.planes) {
-      failures.push({ id: item.id, file: item.imagePath, reason: d.error ?? 'not decoded' });
-      progress?.tick(1, { failed: failures.length });
-      continue;
-    }
-    try {
-      const cams = await multiScaleCams(run, d.planes, o.multiScale);
+  const tasks = todo.length === 0 ? inlineTasks() : workers > 0 ? workerTasks(workers) : inlineTasks();
+  try {
+    // Prepared images in list order, `prefetch` ahead of the model.
+    const ready: Promise<PreparedImage>[] = [];
+    let next = 0;
+    const refill = () => {
+      while (next < todo.length && ready.length < prefetch) {
+        const p = tasks.prepare(todo[next++].imagePath, o.multiScale);
+        p.catch(() => {}); // awaited in order below; a failure there ends the run, not an unhandled rejection
+        ready.push(p);
+      }
+    };
+    refill();
+    const finishing = new Set<Promise<void>>();
+    for (const item of todo) {
+      const prepared = await ready.shift()!;
+      refill();
+      if (!prepared.ok) {
+        fail(item, prepared.reason);
+        continue;
+      }
       let keep: number[] | undefined;
       if (o.useImageLabels) {
-        if (!item.labels) throw new Error('--use-image-labels: no image-level labels for this image');
+        if (!item.labels) {
+          fail(item, 'no image-level labels for this image (--use-image-labels)');
+          continue;
+        }
         keep = item.labels;
       }
-      const labels = camLabelMap(cams, o.bgThreshold, keep);
-      const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height });
-      // Labels last: its presence marks the image complete only once the CAMs are on disk.
-      const write = (async () => {
-        if (writeCams) await writeFileAtomic(camPath(o.outDir, item.id), encodeNpy([cams.classes, cams.height, cams.width], cams.cams));
-        await writeFileAtomic(labelPath(o.outDir, item.id), png);
-      })();
-      pendingWrites.add(write);
-      write.finally(() => pendingWrites.delete(write));
-      if (pendingWrites.size > 8) await Promise.race(pendingWrites);
-      processed++;
-    } catch (e) {
-      failures.push({ id: item.id, file: item.imagePath, reason: (e as Error).message });
+      const outputs: ScaleOutput[] = [];
+      try {
+        for (const { scale, input } of prepared.views) {
+          const out = await model.run({ image: input });
+          if (!out.raw_cams) throw new Error("the model has no 'raw_cams' output; multi-scale CAMs need it (export a CAM graph)");
+          outputs.push({ scale, rawCams: ownCopy(out.raw_cams), scores: out.scores ? ownCopy(out.scores) : undefined });
+        }
+      } catch (e) {
+        fail(item, `inference failed: ${(e as Error).message}`);
+        continue;
+      }
+      const finish = tasks
+        .finish({ outputs, height: prepared.height, width: prepared.width, multiScale: o.multiScale, bgThreshold: o.bgThreshold, keep, camFormat, labelPath: labelPath(o.outDir, item.id), camPath: camPath(o.outDir, item.id) })
+        .then(
+          () => {
+            processed++;
+            progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
+          },
+          (e: Error) => fail(item, e.message),
+        );
+      finishing.add(finish);
+      void finish.finally(() => finishing.delete(finish));
+      while (finishing.size >= maxFinishing) await Promise.race(finishing);
     }
-    progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
+    await Promise.all(finishing);
+  } finally {
+    await tasks.close();
   }
-  await Promise.all(pendingWrites);
   progress?.finish();
+  failures.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   const seconds = (performance.now() - t0) / 1000;
   return {
     images: items.length,
@@ -144,8 +203,12 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
     seconds,
     provider: model.provider,
     scales: o.multiScale.scales,
+    flip: o.multiScale.flip,
     merge_rule: o.multiScale.rule,
     bg_threshold: o.bgThreshold,
+    use_image_labels: o.useImageLabels,
+    cam_format: camFormat,
+    workers,
     out: o.outDir,
   };
 }

@@ -1,0 +1,167 @@
+// Benchmark: how much does the batch pseudo-labelling pipeline cost on top of inference alone,
+// and does its memory stay flat?
+//
+// In one process, on one model and one data set:
+//   pipeline — the real pseudoLabel (runtime/node/pseudo-label.ts) over N images: decode,
+//              scale + flip views, session.run per scale, merge, label map, palette PNG + CAM
+//              .npy written atomically into a temp folder;
+//   bare     — session.run alone on the same view tensors (same scales, flips, sizes),
+//              prepared beforehand from real images of the set by the pipeline's own prepare
+//              step, same session. Tensors of a pool of images are reused in turn (conv
+//              inference time does not depend on pixel values, and keeping N images' views in
+//              memory would take gigabytes). Half the bare runs go before the pipeline and half
+//              after, so drifting machine load hits both alike.
+// overhead_ratio = pipeline time / bare time for the same number of images (target ≤ 1.15).
+// RSS (the whole process, worker threads included) is sampled every 100 ms during the pipeline.
+//
+// The data set (synthetic, `wsss synth` generator, --size px) and the model (cam-tiny with a
+// seeded random initialisation; inference cost does not depend on training) are made once and
+// cached under .wsss-cache/bench-pseudo-label/.
+//
+//   npm run bench -- pseudo-label [--images 2000] [--size 128] [--ep cpu] [--threads N]
+//                                 [--workers N] [--scales 1,0.5,1.5,2] [--cam-format npy|irn-dict]
+// The last line is one JSON object: pipeline_ips, bare_ips, overhead_ratio, rss_start_mb,
+// rss_peak_mb, rss_end_mb, and the settings.
+
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { exportOnnx } from '../export/export-onnx.ts';
+import { initialiseAll } from '../graphs/module.ts';
+import { defaultClassNames, getGraph } from '../graphs/registry.ts';
+import { openModelFile } from '../runtime/node/open-model-file.ts';
+import { defaultWorkers, pseudoLabel, type PseudoLabelItem } from '../runtime/node/pseudo-label.ts';
+import { prepareImage } from '../runtime/node/pseudo-label-tasks.ts';
+import { VocDataset } from '../runtime/node/voc-dataset.ts';
+import { defaultSynthParams } from '../train/data/synth/params.ts';
+import { writeSynthDataset } from '../train/data/synth/write-dataset.ts';
+
+function option(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
+}
+
+const images = Number(option('images', '2000'));
+const size = Number(option('size', '128'));
+const ep = option('ep', 'cpu');
+const threadsOpt = option('threads', '');
+const threads = threadsOpt ? Number(threadsOpt) : undefined;
+const workers = Number(option('workers', String(defaultWorkers())));
+const scales = option('scales', '1,0.5,1.5,2').split(',').map(Number);
+const camFormat = option('cam-format', 'npy') as 'npy' | 'irn-dict';
+const multiScale = { scales, flip: true, rule: 'max-flip-sum' as const };
+const BARE_POOL = 16;
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+// --- inputs: data set and model, cached ------------------------------------------------------
+const cache = resolve(import.meta.dirname, '..', '.wsss-cache', 'bench-pseudo-label');
+const dataDir = join(cache, `synth-${size}px-${images}`);
+const modelPath = join(cache, 'cam-tiny-random.onnx');
+mkdirSync(cache, { recursive: true });
+{
+  const p = defaultSynthParams('standard', 0);
+  p.size = size;
+  p.train = images;
+  p.val = 0;
+  const t = performance.now();
+  const r = await writeSynthDataset(dataDir, p);
+  if (r.status !== 'exists') console.log(`generated ${images} synthetic ${size} px images in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+if (!existsSync(modelPath)) {
+  const graph = getGraph('cam-tiny', { classNames: defaultClassNames(6) });
+  writeFileSync(modelPath, exportOnnx(graph, initialiseAll(graph.module, 0), { classNames: defaultClassNames(6) }));
+}
+const ds = VocDataset.open(dataDir);
+const items: PseudoLabelItem[] = ds.ids('train').slice(0, images).map((id) => ({ id, imagePath: ds.imagePath(id) }));
+if (items.length < images) throw new Error(`${dataDir} has ${items.length} train images, expected ${images}`);
+
+const model = await openModelFile(modelPath, { providers: [ep], threads });
+const ort = (await import('onnxruntime-node')) as unknown as { Tensor: new (t: 'float32', d: Float32Array, dims: readonly number[]) => Tensor };
+console.log(
+  `pseudo-label bench: ${images} images of ${size}×${size} px, scales ${scales.join(',')} + flip, cam-tiny (random init), ` +
+    `${model.provider} EP, ${threads ?? 'default'} intra-op threads, ${workers} worker thread(s), ${availableParallelism()} cores`,
+);
+
+// --- bare: session.run on prepared view tensors ----------------------------------------------
+const pool: Record<string, Tensor>[][] = [];
+for (const item of items.slice(0, BARE_POOL)) {
+  const p = await prepareImage(item.imagePath, multiScale);
+  if (!p.ok) throw new Error(`${item.imagePath}: ${p.reason}`);
+  pool.push(p.views.map((v) => ({ image: new ort.Tensor('float32', v.input.data, v.input.dims) })));
+}
+const session: InferenceSession = model.session;
+async function bare(n: number, offset: number): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < n; i++) for (const feeds of pool[(offset + i) % pool.length]) await session.run(feeds);
+  return (performance.now() - t) / 1000;
+}
+
+// --- warm-up (both paths) --------------------------------------------------------------------
+const work = mkdtempSync(join(tmpdir(), 'wsss-bench-pl-'));
+try {
+  await bare(BARE_POOL, 0);
+  await pseudoLabel(model, items.slice(0, 8), { outDir: join(work, 'warmup'), multiScale, bgThreshold: 0.15, useImageLabels: false, camFormat, workers, progress: false });
+
+  const half = Math.floor(images / 2);
+  const bare1 = await bare(half, 0);
+
+  // --- pipeline, with RSS sampled ------------------------------------------------------------
+  const samples: { t: number; rss: number }[] = [];
+  const t0 = performance.now();
+  const sample = () => samples.push({ t: (performance.now() - t0) / 1000, rss: process.memoryUsage.rss() });
+  sample();
+  const timer = setInterval(sample, 100);
+  const summary = await pseudoLabel(model, items, { outDir: join(work, 'out'), multiScale, bgThreshold: 0.15, useImageLabels: false, camFormat, workers, progress: true });
+  clearInterval(timer);
+  sample();
+  const pipelineSeconds = summary.seconds;
+  if (summary.processed !== images) throw new Error(`pipeline processed ${summary.processed} of ${images} images (${summary.failed} failed)`);
+
+  const bare2 = await bare(images - half, half);
+  const bareSeconds = bare1 + bare2;
+
+  const pipelineIps = images / pipelineSeconds;
+  const bareIps = images / bareSeconds;
+  const ratio = pipelineSeconds / bareSeconds;
+  // Flatness: RSS over the pipeline in tenths of its duration (after the first tenth = warm-up).
+  const total = samples[samples.length - 1].t;
+  const deciles = Array.from({ length: 10 }, (_, k) => {
+    const inside = samples.filter((s) => s.t >= (k * total) / 10 && s.t <= ((k + 1) * total) / 10);
+    return mb(Math.max(...inside.map((s) => s.rss)));
+  });
+  const afterWarmup = samples.filter((s) => s.t >= total / 10).map((s) => s.rss);
+  const rssStart = mb(samples[0].rss);
+  const rssPeak = mb(Math.max(...samples.map((s) => s.rss)));
+  const rssEnd = mb(samples[samples.length - 1].rss);
+  const growth = mb(Math.max(...afterWarmup) - Math.min(...afterWarmup));
+
+  console.log(`pipeline: ${pipelineIps.toFixed(2)} images/s (${pipelineSeconds.toFixed(1)} s)   bare session.run: ${bareIps.toFixed(2)} images/s (${bareSeconds.toFixed(1)} s: ${bare1.toFixed(1)} before + ${bare2.toFixed(1)} after)`);
+  console.log(`overhead ratio (pipeline time / bare time): ${ratio.toFixed(3)}  (target ≤ 1.15)`);
+  console.log(`RSS MB: start ${rssStart}, peak ${rssPeak}, end ${rssEnd}; peak per tenth of the run: ${deciles.join(' ')}; spread after the first tenth ${growth}`);
+  console.log(
+    JSON.stringify({
+      bench: 'pseudo-label',
+      images,
+      size,
+      scales,
+      flip: true,
+      cam_format: camFormat,
+      provider: model.provider,
+      threads: threads ?? null,
+      workers,
+      cores: availableParallelism(),
+      pipeline_ips: Math.round(pipelineIps * 100) / 100,
+      bare_ips: Math.round(bareIps * 100) / 100,
+      overhead_ratio: Math.round(ratio * 1000) / 1000,
+      rss_start_mb: rssStart,
+      rss_peak_mb: rssPeak,
+      rss_end_mb: rssEnd,
+      rss_deciles_mb: deciles,
+      rss_spread_after_warmup_mb: growth,
+    }),
+  );
+} finally {
+  await model.release();
+  rmSync(work, { recursive: true, force: true });
+}

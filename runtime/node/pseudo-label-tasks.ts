@@ -1,0 +1,73 @@
+// The two CPU halves of pseudo-labelling one image, around the model runs in between:
+//   prepareImage: file → decoded pixels → the model inputs of every scale (and flipped twin);
+//   finishImage:  the model's raw_cams of every scale → merged CAMs → label map → the PNG and
+//                 CAM files, written atomically (CAMs first, the label map last: its presence
+//                 marks the image complete).
+// They run in worker threads (pseudo-label-worker.ts) or inline, with the same results; plain
+// data in and out so they cross a thread boundary (typed arrays are transferred, not copied).
+
+import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../cam/multiscale-cams.ts';
+import { selectChannels } from '../cam/multiscale.ts';
+import { pixelsToPlanarRgb } from '../preprocess.ts';
+import type { FloatTensor } from '../session.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+import { decodeImageFile, ImageDecodeError } from './decode-image.ts';
+import { encodeIrnCamDict } from './npy-pickle-writer.ts';
+import { encodeNpy } from './npy.ts';
+import { encodeIndexedPng } from './palette-png.ts';
+
+/** How CAMs are saved: dense float32 [C, H, W] .npy, IRNet's pickled dict, or not at all. */
+export type CamFormat = 'npy' | 'irn-dict' | 'none';
+
+/** IRNet's strided 'cam' maps are at stride 4 of the image. */
+export const IRN_CAM_STRIDE = 4;
+
+export type PreparedImage =
+  | { ok: true; height: number; width: number; views: { scale: number; input: FloatTensor }[] }
+  | { ok: false; reason: string };
+
+export async function prepareImage(path: string, multiScale: MultiScaleOptions): Promise<PreparedImage> {
+  try {
+    const px = await decodeImageFile(path);
+    const planes = { data: pixelsToPlanarRgb(px), height: px.height, width: px.width };
+    return { ok: true, height: px.height, width: px.width, views: viewInputs(planes, multiScale) };
+  } catch (e) {
+    // The decoder's reason alone: the failure record names the file separately.
+    return { ok: false, reason: e instanceof ImageDecodeError ? e.reason : (e as Error).message };
+  }
+}
+
+export interface FinishRequest {
+  outputs: ScaleOutput[];
+  height: number;
+  width: number;
+  multiScale: MultiScaleOptions;
+  bgThreshold: number;
+  /** 0-based classes to keep (the image's labels), or every class when absent. */
+  keep?: number[];
+  camFormat: CamFormat;
+  labelPath: string;
+  camPath: string;
+}
+
+/** The CAM file's bytes in the requested format. */
+function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams>): Uint8Array {
+  if (req.camFormat === 'npy') return encodeNpy([cams.classes, cams.height, cams.width], cams.cams);
+  // IRN keeps only the image's classes ('keys', ascending), each map normalised by its own max.
+  const keys = [...(req.keep ?? Array.from({ length: cams.classes }, (_, i) => i))].sort((a, b) => a - b);
+  const s = cams.strided!;
+  return encodeIrnCamDict(
+    keys,
+    { shape: [keys.length, s.height, s.width], data: selectChannels(s.cams, cams.classes, s.height * s.width, keys) },
+    { shape: [keys.length, cams.height, cams.width], data: selectChannels(cams.cams, cams.classes, cams.height * cams.width, keys) },
+  );
+}
+
+export async function finishImage(req: FinishRequest): Promise<void> {
+  const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
+  const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
+  const labels = camLabelMap(cams, req.bgThreshold, req.keep);
+  const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height });
+  if (req.camFormat !== 'none') await writeFileAtomic(req.camPath, camFileBytes(req, cams));
+  await writeFileAtomic(req.labelPath, png);
+}
