@@ -17,8 +17,10 @@ const cli = yargs(hideBin(process.argv))
   .version()
   .wrap(Math.min(110, process.stdout.columns || 100))
   .fail((msg, err) => {
-    if (err) throw err;
-    console.error(`wsss: ${msg}\nRun with --help for usage.`);
+    // yargs reports usage problems (unknown options, missing arguments, a failed .check()) with a
+    // message; errors thrown by a command's handler come without one and are rethrown below.
+    if (!msg && err) throw err;
+    console.error(`wsss: ${msg ?? err?.message}\nRun with --help for usage.`);
     process.exit(2);
   });
 

@@ -13,4 +13,16 @@ import { segmentCommand } from './segment.ts';
 import { doctorCommand } from './doctor.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [exportCommand, inspectCommand, pseudoLabelCommand, segmentCommand, importWeightsCommand, serveCommand, synthCommand, evalCommand, trainCommand, startCommand, doctorCommand];
+export const commands: CommandModule<any, any>[] = [
+  startCommand,
+  synthCommand,
+  trainCommand,
+  exportCommand,
+  pseudoLabelCommand,
+  segmentCommand,
+  evalCommand,
+  serveCommand,
+  inspectCommand,
+  importWeightsCommand,
+  doctorCommand,
+];
