@@ -88,3 +88,30 @@ for (const activation of ['linear', 'relu', 'relu6', 'leakyrelu', 'elu', 'sigmoi
       assert.ok(relErr(got[0], ref[0]) <= TOL, `${backend}: ${relErr(got[0], ref[0])}`);
     }
   });
+
+const unaries: [string, (x: tf.Tensor) => tf.Tensor][] = [
+  ['relu', tf.relu], ['relu6', tf.relu6], ['leakyRelu', (x) => tf.leakyRelu(x, 0.3)], ['step', (x) => tf.step(x, 0.25)],
+  ['neg', tf.neg], ['square', tf.square], ['abs', tf.abs], ['sqrt', (x) => tf.sqrt(tf.abs(x))], ['rsqrt', (x) => tf.rsqrt(tf.add(tf.abs(x), 0.1))],
+  ['exp', tf.exp], ['log', (x) => tf.log(tf.add(tf.abs(x), 0.1))], ['sigmoid', tf.sigmoid], ['tanh', tf.tanh], ['elu', tf.elu],
+];
+for (const [name, f] of unaries)
+  test(`unary parity: ${name}`, async () => {
+    const run = () => f(tf.mul(tensor([3, 11, 7, 5], 21), 4));
+    const ref = await on('cpu', run);
+    for (const backend of backends) {
+      const got = await on(backend, run);
+      assert.ok(relErr(got[0], ref[0]) <= 1e-6, `${backend}: ${relErr(got[0], ref[0])}`);
+    }
+  });
+
+test('batchNorm forward parity (per-channel and scalar statistics, with and without affine)', async () => {
+  const run = () => [
+    tf.batchNorm(tensor([3, 5, 4, 6], 22), tensor([6], 23), tf.add(tf.abs(tensor([6], 24)), 0.1), tensor([6], 25), tensor([6], 26), 1e-3),
+    tf.batchNorm(tensor([3, 5, 4, 6], 22), tf.scalar(0.3), tf.scalar(2), undefined, undefined, 1e-5),
+  ];
+  const ref = await on('cpu', run);
+  for (const backend of backends) {
+    const got = await on(backend, run);
+    for (let i = 0; i < 2; i++) assert.ok(relErr(got[i], ref[i]) <= 1e-5, `${backend} ${i}: ${relErr(got[i], ref[i])}`);
+  }
+});

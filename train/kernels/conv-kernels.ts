@@ -7,7 +7,7 @@
 
 import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { Act, activationCode } from './activation.ts';
-import { f32, output, sizeOf } from './backend-data.ts';
+import { f32, output, sizeOf, uninitialized } from './backend-data.ts';
 import { convParams } from './conv-params.ts';
 import type { KernelEngine } from './engine.ts';
 
@@ -60,7 +60,7 @@ export function convKernels(engine: KernelEngine, stock: (name: string) => Kerne
     const filter = inputs.filter as TensorInfo;
     if (a.dataFormat === 'NCHW') return stock('Conv2D')(args);
     const info = backend_util.computeConv2DInfo(shape4(x), shape4(filter), a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode);
-    const y = new Float32Array(sizeOf(info.outShape));
+    const y = uninitialized(sizeOf(info.outShape));
     engine.conv2d(convParams(info), f32(backend, x), f32(backend, filter), null, Act.Linear, 0, y);
     return output(backend, info.outShape, y);
   };
@@ -75,7 +75,7 @@ export function convKernels(engine: KernelEngine, stock: (name: string) => Kerne
     const info = backend_util.computeConv2DInfo(shape4(x), shape4(filter), a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode);
     const bias = channelBias(backend, inputs.bias as TensorInfo | undefined, info.outChannels);
     if (bias === undefined) return stock('FusedConv2D')(args);
-    const y = new Float32Array(sizeOf(info.outShape));
+    const y = uninitialized(sizeOf(info.outShape));
     engine.conv2d(convParams(info), f32(backend, x), f32(backend, filter), bias, act, a.leakyreluAlpha ?? 0.2, y);
     return output(backend, info.outShape, y);
   };
@@ -89,7 +89,7 @@ export function convKernels(engine: KernelEngine, stock: (name: string) => Kerne
     const inputShape = shape4(a.inputShape!);
     const info = backend_util.computeConv2DInfo(inputShape, shape4(filter), a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode);
     checkOutShape(name, info, dy);
-    const dx = new Float32Array(sizeOf(inputShape));
+    const dx = uninitialized(sizeOf(inputShape));
     engine.conv2dGradInput(convParams(info), f32(backend, dy), f32(backend, filter), dx);
     return output(backend, inputShape, dx);
   };
@@ -103,7 +103,7 @@ export function convKernels(engine: KernelEngine, stock: (name: string) => Kerne
     const filterShape = shape4(a.filterShape!);
     const info = backend_util.computeConv2DInfo(shape4(x), filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode);
     checkOutShape(name, info, dy);
-    const dw = new Float32Array(sizeOf(filterShape));
+    const dw = uninitialized(sizeOf(filterShape));
     engine.conv2dGradFilter(convParams(info), f32(backend, x), f32(backend, dy), dw);
     return output(backend, filterShape, dw);
   };
@@ -119,7 +119,7 @@ export function convKernels(engine: KernelEngine, stock: (name: string) => Kerne
     const info = backend_util.computeConv2DInfo(shape4(x), shape4(filter), a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
     const bias = fused ? channelBias(backend, inputs.bias as TensorInfo | undefined, info.outChannels) : null;
     if (bias === undefined) return stock(name)(args);
-    const y = new Float32Array(sizeOf(info.outShape));
+    const y = uninitialized(sizeOf(info.outShape));
     engine.depthwise(convParams(info, true), f32(backend, x), f32(backend, filter), bias, act, a.leakyreluAlpha ?? 0.2, y);
     return output(backend, info.outShape, y);
   };
@@ -132,7 +132,7 @@ export function convKernels(engine: KernelEngine, stock: (name: string) => Kerne
     const inputShape = shape4(a.inputShape!);
     const info = backend_util.computeConv2DInfo(inputShape, shape4(filter), a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
     checkOutShape(name, info, dy);
-    const dx = new Float32Array(sizeOf(inputShape));
+    const dx = uninitialized(sizeOf(inputShape));
     engine.depthwiseGradInput(convParams(info, true), f32(backend, dy), f32(backend, filter), dx);
     return output(backend, inputShape, dx);
   };
@@ -145,7 +145,7 @@ export function convKernels(engine: KernelEngine, stock: (name: string) => Kerne
     const filterShape = shape4(a.filterShape!);
     const info = backend_util.computeConv2DInfo(shape4(x), filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true);
     checkOutShape(name, info, dy);
-    const dw = new Float32Array(sizeOf(filterShape));
+    const dw = uninitialized(sizeOf(filterShape));
     engine.depthwiseGradFilter(convParams(info, true), f32(backend, x), f32(backend, dy), dw);
     return output(backend, filterShape, dw);
   };

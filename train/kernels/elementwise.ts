@@ -22,6 +22,24 @@ export enum ReduceOp {
   Max = 1,
 }
 
+/** Unary operator codes (enum in native/wk.h). */
+export enum UnaryOp {
+  Relu = 0,
+  Relu6,
+  LeakyRelu,
+  Step,
+  Neg,
+  Square,
+  Abs,
+  Sqrt,
+  Rsqrt,
+  Exp,
+  Log,
+  Sigmoid,
+  Tanh,
+  Elu,
+}
+
 export const MAX_RANK = 8;
 
 export interface BroadcastPlan {
@@ -91,4 +109,44 @@ export function reducePlan(shape: readonly number[], axis: number | number[] | n
   const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
   const outShape = keepDims ? shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : shape.filter((_, i) => i < first || i > last);
   return { outer: size(shape.slice(0, first)), mid: size(shape.slice(first, last + 1)), inner: size(shape.slice(last + 1)), outShape };
+}
+
+export interface StridedPlan {
+  shape: Int32Array;
+  srcStrides: Int32Array;
+  dstStrides: Int32Array;
+}
+
+/** Drops axes of size 1 and merges neighbours along which both sides are contiguous; null when
+ * the result does not fit the kernels (rank > 8 or 32-bit overflow). */
+export function stridedPlan(shape: readonly number[], src: readonly number[], dst: readonly number[]): StridedPlan | null {
+  const dims: { n: number; s: number; d: number }[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const cur = { n: shape[i], s: src[i], d: dst[i] };
+    const prev = dims[dims.length - 1];
+    if (prev && prev.s === cur.s * cur.n && prev.d === cur.d * cur.n) {
+      prev.n *= cur.n;
+      prev.s = cur.s;
+      prev.d = cur.d;
+    } else dims.push(cur);
+  }
+  if (dims.length === 0) dims.push({ n: 1, s: 1, d: 1 });
+  if (dims.length > MAX_RANK || dims.some((x) => x.n > INT32_MAX || x.s * x.n > INT32_MAX || x.d * x.n > INT32_MAX)) return null;
+  return {
+    shape: Int32Array.from(dims, (x) => x.n),
+    srcStrides: Int32Array.from(dims, (x) => x.s),
+    dstStrides: Int32Array.from(dims, (x) => x.d),
+  };
+}
+
+/** Row-major strides of a shape. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = acc;
+    acc *= shape[d];
+  }
+  return strides;
 }

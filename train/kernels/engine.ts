@@ -30,6 +30,20 @@ export interface KernelEngine {
   binary(op: number, shape: Int32Array, strideA: Int32Array, strideB: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** out[o, i] = reduce over m of x[o, m, i] (op: elementwise.ts ReduceOp). */
   reduce(op: number, outer: number, mid: number, inner: number, x: Float32Array, out: Float32Array): void;
+  /** out = f(x) (op: elementwise.ts UnaryOp; alpha: leaky-relu slope or step's value at x ≤ 0). */
+  unary(op: number, alpha: number, x: Float32Array, out: Float32Array): void;
+  /** dst[Σ i·dstStrides] = src[Σ i·srcStrides] over `shape` (slices, transposes, tiles, pads). */
+  copyStrided(shape: Int32Array, srcStrides: Int32Array, dstStrides: Int32Array, src: Float32Array, dst: Float32Array): void;
+  /** out[r, c] = x[r, c]·scale[c] + shift[c]. */
+  channelAffine(rows: number, channels: number, x: Float32Array, scale: Float32Array, shift: Float32Array, out: Float32Array): void;
+  /** Pooling on NHWC, geometry as for convolutions (out_c = in_c, dilation 1). */
+  maxPool(p: Int32Array, x: Float32Array, y: Float32Array): void;
+  maxPoolGrad(p: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  avgPool(p: Int32Array, x: Float32Array, y: Float32Array): void;
+  avgPoolGrad(p: Int32Array, dy: Float32Array, dx: Float32Array): void;
+  /** p: [batch, inH, inW, channels, outH, outW]. */
+  resizeBilinear(p: Int32Array, alignCorners: number, halfPixelCenters: number, x: Float32Array, y: Float32Array): void;
+  resizeBilinearGrad(p: Int32Array, alignCorners: number, halfPixelCenters: number, dy: Float32Array, dx: Float32Array): void;
 }
 
 interface NativeAddon extends Omit<KernelEngine, 'kind' | 'description'> {
@@ -86,6 +100,15 @@ export function loadNativeEngine(): { engine: KernelEngine | null; status: Nativ
       activationGrad: addon.activationGrad,
       binary: addon.binary,
       reduce: addon.reduce,
+      unary: addon.unary,
+      copyStrided: addon.copyStrided,
+      channelAffine: addon.channelAffine,
+      maxPool: addon.maxPool,
+      maxPoolGrad: addon.maxPoolGrad,
+      avgPool: addon.avgPool,
+      avgPoolGrad: addon.avgPoolGrad,
+      resizeBilinear: addon.resizeBilinear,
+      resizeBilinearGrad: addon.resizeBilinearGrad,
     };
     nativeCache = { engine, status: { ok: true, detail: engine.description, isa: info.isa, threads: info.threads, buildInfo } };
   } catch (e) {

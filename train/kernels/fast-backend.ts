@@ -1,6 +1,7 @@
 // The 'wsss-cpu' tfjs backend: a MathBackendCPU (tfjs's pure-JS backend) carrying every stock
-// CPU kernel under its own name, with ours replacing the hot ones (convolutions and their
-// gradients, matrix products, the reductions of the backward pass). The stock 'cpu' backend is
+// CPU kernel under its own name, with ours replacing the hot ones of a training step:
+// convolutions and their gradients, matrix products, element-wise maps and reductions, batch
+// norm, data movement (slice, pad, tile, transpose, concat), pooling and bilinear resizing. The stock 'cpu' backend is
 // left untouched, so both can be compared in one process with tf.setBackend.
 // Normally brought up by train/backend-select.ts (selectTfjsBackend), which also registers the
 // gradients.
@@ -12,6 +13,8 @@ import { convKernels } from './conv-kernels.ts';
 import { selectKernelEngine, type KernelEngine } from './engine.ts';
 import { matmulKernels } from './matmul-kernels.ts';
 import { elementwiseKernels } from './elementwise-kernels.ts';
+import { layoutKernels } from './layout-kernels.ts';
+import { spatialKernels } from './spatial-kernels.ts';
 
 export const FAST_CPU_BACKEND = 'wsss-cpu';
 
@@ -25,7 +28,13 @@ function stockKernel(name: string): KernelFunc {
 
 /** The kernels our backend replaces, for `wsss doctor` and the tests. */
 export function fastKernelConfigs(engine: KernelEngine): KernelConfig[] {
-  return [...convKernels(engine, stockKernel), ...matmulKernels(engine, stockKernel), ...elementwiseKernels(engine, stockKernel)];
+  return [
+    ...convKernels(engine, stockKernel),
+    ...matmulKernels(engine, stockKernel),
+    ...elementwiseKernels(engine, stockKernel),
+    ...layoutKernels(engine, stockKernel),
+    ...spatialKernels(engine, stockKernel),
+  ];
 }
 
 /**

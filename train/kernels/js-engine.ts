@@ -5,7 +5,7 @@
 
 import { Act, activationGradAt, applyActivation } from './activation.ts';
 import { ConvField as F } from './conv-params.ts';
-import { BinaryOp, ReduceOp } from './elementwise.ts';
+import { BinaryOp, ReduceOp, UnaryOp } from './elementwise.ts';
 import type { KernelEngine } from './engine.ts';
 
 interface Geometry {
@@ -265,6 +265,172 @@ function reduce(op: number, outer: number, mid: number, inner: number, x: Float3
   }
 }
 
+const unaryFns: Record<number, (x: number, alpha: number) => number> = {
+  [UnaryOp.Relu]: (x) => (x < 0 ? 0 : x),
+  [UnaryOp.Relu6]: (x) => (x < 0 ? 0 : x > 6 ? 6 : x),
+  [UnaryOp.LeakyRelu]: (x, a) => (x < 0 ? a * x : x),
+  [UnaryOp.Step]: (x, a) => (Number.isNaN(x) ? x : x > 0 ? 1 : a),
+  [UnaryOp.Neg]: (x) => -x,
+  [UnaryOp.Square]: (x) => x * x,
+  [UnaryOp.Abs]: (x) => Math.abs(x),
+  [UnaryOp.Sqrt]: (x) => Math.sqrt(x),
+  [UnaryOp.Rsqrt]: (x) => 1 / Math.sqrt(x),
+  [UnaryOp.Exp]: (x) => Math.exp(x),
+  [UnaryOp.Log]: (x) => Math.log(x),
+  [UnaryOp.Sigmoid]: (x) => 1 / (1 + Math.exp(-x)),
+  [UnaryOp.Tanh]: (x) => Math.tanh(x),
+  [UnaryOp.Elu]: (x) => (x >= 0 ? x : Math.expm1(x)),
+};
+
+function unary(op: number, alpha: number, x: Float32Array, out: Float32Array) {
+  const f = unaryFns[op];
+  if (!f) throw new Error(`unary: unknown operator ${op}`);
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i], alpha);
+}
+
+function copyStrided(shape: Int32Array, ss: Int32Array, ds: Int32Array, src: Float32Array, dst: Float32Array) {
+  const last = shape.length - 1;
+  const inner = shape[last];
+  let rows = 1;
+  for (let d = 0; d < last; d++) rows *= shape[d];
+  for (let r = 0; r < rows; r++) {
+    let os = 0;
+    let od = 0;
+    let rem = r;
+    for (let d = last - 1; d >= 0; d--) {
+      const idx = rem % shape[d];
+      rem = (rem - idx) / shape[d];
+      os += idx * ss[d];
+      od += idx * ds[d];
+    }
+    for (let i = 0; i < inner; i++) dst[od + i * ds[last]] = src[os + i * ss[last]];
+  }
+}
+
+function channelAffine(rows: number, channels: number, x: Float32Array, scale: Float32Array, shift: Float32Array, out: Float32Array) {
+  for (let r = 0; r < rows; r++) {
+    const o = r * channels;
+    for (let c = 0; c < channels; c++) out[o + c] = x[o + c] * scale[c] + shift[c];
+  }
+}
+
+/** Calls f(n, oh, ow, first in-bounds (kh, kw) range) for every output pixel of a pooling. */
+function forWindows(g: Geometry, f: (n: number, oh: number, ow: number, ih0: number, iw0: number, kh0: number, kh1: number, kw0: number, kw1: number) => void) {
+  for (let n = 0; n < g.N; n++)
+    for (let oh = 0; oh < g.OH; oh++) {
+      const ih0 = oh * g.SH - g.PT;
+      const kh0 = Math.max(0, -ih0);
+      const kh1 = Math.min(g.KH, g.H - ih0);
+      for (let ow = 0; ow < g.OW; ow++) {
+        const iw0 = ow * g.SW - g.PL;
+        f(n, oh, ow, ih0, iw0, kh0, kh1, Math.max(0, -iw0), Math.min(g.KW, g.W - iw0));
+      }
+    }
+}
+
+function pool(p: Int32Array, x: Float32Array, y: Float32Array, isMax: boolean) {
+  const g = geometry(p);
+  forWindows(g, (n, oh, ow, ih0, iw0, kh0, kh1, kw0, kw1) => {
+    const yo = ((n * g.OH + oh) * g.OW + ow) * g.C;
+    const count = Math.max(0, kh1 - kh0) * Math.max(0, kw1 - kw0);
+    for (let c = 0; c < g.C; c++) {
+      let acc = isMax ? -Infinity : 0;
+      for (let kh = kh0; kh < kh1; kh++)
+        for (let kw = kw0; kw < kw1; kw++) {
+          const v = x[((n * g.H + ih0 + kh) * g.W + iw0 + kw) * g.C + c];
+          if (isMax) {
+            if (v > acc) acc = v;
+          } else acc += v;
+        }
+      y[yo + c] = isMax ? acc : acc / count;
+    }
+  });
+}
+
+function maxPoolGrad(p: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array) {
+  const g = geometry(p);
+  dx.fill(0);
+  forWindows(g, (n, oh, ow, ih0, iw0, kh0, kh1, kw0, kw1) => {
+    const go = ((n * g.OH + oh) * g.OW + ow) * g.C;
+    for (let c = 0; c < g.C; c++) {
+      let best = -Infinity;
+      let where = -1;
+      for (let kh = kh0; kh < kh1; kh++)
+        for (let kw = kw0; kw < kw1; kw++) {
+          const i = ((n * g.H + ih0 + kh) * g.W + iw0 + kw) * g.C + c;
+          if (x[i] > best) {
+            best = x[i];
+            where = i;
+          }
+        }
+      if (where >= 0) dx[where] += dy[go + c];
+    }
+  });
+}
+
+function avgPoolGrad(p: Int32Array, dy: Float32Array, dx: Float32Array) {
+  const g = geometry(p);
+  const acc = new Float64Array(dx.length);
+  const scale = 1 / (g.KH * g.KW);
+  forWindows(g, (n, oh, ow, ih0, iw0, kh0, kh1, kw0, kw1) => {
+    const go = ((n * g.OH + oh) * g.OW + ow) * g.C;
+    for (let kh = kh0; kh < kh1; kh++)
+      for (let kw = kw0; kw < kw1; kw++) {
+        const xo = ((n * g.H + ih0 + kh) * g.W + iw0 + kw) * g.C;
+        for (let c = 0; c < g.C; c++) acc[xo + c] += dy[go + c] * scale;
+      }
+  });
+  for (let i = 0; i < dx.length; i++) dx[i] = acc[i];
+}
+
+/** tfjs's bilinear source coordinate: the two neighbours and the second one's weight. */
+function lerpAt(i: number, size: number, outSize: number, alignCorners: number, halfPixel: number) {
+  const effIn = alignCorners && outSize > 1 ? size - 1 : size;
+  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
+  const ratio = effIn / effOut;
+  const src = halfPixel ? ratio * (i + 0.5) - 0.5 : ratio * i;
+  const lo = Math.min(size - 1, Math.max(0, Math.floor(src)));
+  return { lo, hi: Math.max(0, Math.min(size - 1, Math.ceil(src))), frac: Math.fround(src - lo) };
+}
+
+function resizeBilinear(p: Int32Array, align: number, half: number, x: Float32Array, y: Float32Array) {
+  const [N, H, W, C, OH, OW] = p;
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < OH; oh++) {
+      const ry = lerpAt(oh, H, OH, align, half);
+      for (let ow = 0; ow < OW; ow++) {
+        const rx = lerpAt(ow, W, OW, align, half);
+        const tl = ((n * H + ry.lo) * W + rx.lo) * C;
+        const tr = ((n * H + ry.lo) * W + rx.hi) * C;
+        const bl = ((n * H + ry.hi) * W + rx.lo) * C;
+        const br = ((n * H + ry.hi) * W + rx.hi) * C;
+        const yo = ((n * OH + oh) * OW + ow) * C;
+        for (let c = 0; c < C; c++) {
+          const t = x[tl + c] + (x[tr + c] - x[tl + c]) * rx.frac;
+          const b = x[bl + c] + (x[br + c] - x[bl + c]) * rx.frac;
+          y[yo + c] = t + (b - t) * ry.frac;
+        }
+      }
+    }
+}
+
+function resizeBilinearGrad(p: Int32Array, align: number, half: number, dy: Float32Array, dx: Float32Array) {
+  const [N, H, W, C, OH, OW] = p;
+  const acc = new Float64Array(dx.length);
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < OH; oh++) {
+      const ry = lerpAt(oh, H, OH, align, half);
+      for (let ow = 0; ow < OW; ow++) {
+        const rx = lerpAt(ow, W, OW, align, half);
+        const w = [(1 - ry.frac) * (1 - rx.frac), (1 - ry.frac) * rx.frac, ry.frac * (1 - rx.frac), ry.frac * rx.frac];
+        const at = [((n * H + ry.lo) * W + rx.lo) * C, ((n * H + ry.lo) * W + rx.hi) * C, ((n * H + ry.hi) * W + rx.lo) * C, ((n * H + ry.hi) * W + rx.hi) * C];
+        const go = ((n * OH + oh) * OW + ow) * C;
+        for (let k = 0; k < 4; k++) for (let c = 0; c < C; c++) acc[at[k] + c] += dy[go + c] * w[k];
+      }
+    }
+  for (let i = 0; i < dx.length; i++) dx[i] = acc[i];
+}
+
 export const jsEngine: KernelEngine = {
   kind: 'js',
   description: 'javascript, 1 thread',
@@ -278,4 +444,13 @@ export const jsEngine: KernelEngine = {
   activationGrad,
   binary,
   reduce,
+  unary,
+  copyStrided,
+  channelAffine,
+  maxPool: (p, x, y) => pool(p, x, y, true),
+  maxPoolGrad,
+  avgPool: (p, x, y) => pool(p, x, y, false),
+  avgPoolGrad,
+  resizeBilinear,
+  resizeBilinearGrad,
 };

@@ -4,7 +4,7 @@
 
 import { broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { Act, activationCode } from './activation.ts';
-import { f32, output, sizeOf } from './backend-data.ts';
+import { f32, output, sizeOf, uninitialized } from './backend-data.ts';
 import { matmulParams } from './conv-params.ts';
 import type { KernelEngine } from './engine.ts';
 
@@ -40,7 +40,7 @@ export function matmulKernels(engine: KernelEngine, stock: (name: string) => Ker
       if (!(size === 1 || perColumn)) return stock(name)(args);
       bias = f32(backend, bt);
     }
-    const c = new Float32Array(batch * m * n);
+    const c = uninitialized(batch * m * n);
     engine.matmul(matmulParams(batch, batchA, batchB, m, n, k, tA, tB, bias ? bias.length : 0), f32(backend, a), f32(backend, b), bias, act, attrs.leakyreluAlpha ?? 0.2, c);
     return output(backend, [...outer, m, n], c);
   };

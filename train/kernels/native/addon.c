@@ -325,6 +325,188 @@ static napi_value js_reduce(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Shape and strides of one rank (<= WK_MAX_RANK) from Int32Arrays, and the number of elements
+ * each strided operand must hold. */
+static int strided_args(napi_env env, napi_value vshape, napi_value vs1, napi_value vs2, int *rank, int64_t *shape,
+                        int64_t *s1, int64_t *s2, size_t *need1, size_t *need2, size_t *total, const char *fn) {
+  size_t r;
+  napi_typedarray_type type;
+  void *data;
+  napi_value ab;
+  size_t offset;
+  int32_t *sh, *a, *b;
+  if (napi_get_typedarray_info(env, vshape, &type, &r, &data, &ab, &offset) != napi_ok || r > WK_MAX_RANK)
+    return fail(env, fn, "shape must be an Int32Array of rank <= 8");
+  if (!typed(env, vshape, napi_int32_array, r, 0, (void **)&sh, fn, "shape") ||
+      !typed(env, vs1, napi_int32_array, r, 0, (void **)&a, fn, "strides") ||
+      !typed(env, vs2, napi_int32_array, r, 0, (void **)&b, fn, "strides"))
+    return 0;
+  *rank = (int)r;
+  *need1 = *need2 = *total = 1;
+  for (size_t d = 0; d < r; d++) {
+    if (sh[d] < 0 || a[d] < 0 || b[d] < 0) return fail(env, fn, "negative shape or stride");
+    shape[d] = sh[d], s1[d] = a[d], s2[d] = b[d];
+    *total *= (size_t)sh[d];
+    if (sh[d] > 0) *need1 += (size_t)(sh[d] - 1) * a[d], *need2 += (size_t)(sh[d] - 1) * b[d];
+  }
+  return 1;
+}
+
+/* unary(op, alpha, x, out) */
+static napi_value js_unary(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = "unary";
+  int32_t op;
+  float alpha, *x, *out;
+  size_t n;
+  napi_typedarray_type type;
+  void *data;
+  napi_value ab;
+  size_t offset;
+  if (argc < 4 || !int_arg(env, a[0], &op, fn, "op") || !float_arg(env, a[1], &alpha, fn, "alpha")) return NULL;
+  if (op < 0 || op >= WK_UNARY_OPS) {
+    fail(env, fn, "unknown operator");
+    return NULL;
+  }
+  if (napi_get_typedarray_info(env, a[2], &type, &n, &data, &ab, &offset) != napi_ok) {
+    fail(env, fn, "x");
+    return NULL;
+  }
+  if (!typed(env, a[2], napi_float32_array, n, 0, (void **)&x, fn, "x") ||
+      !typed(env, a[3], napi_float32_array, n, 0, (void **)&out, fn, "out"))
+    return NULL;
+  ops->unary(op, (int64_t)n, alpha, x, out);
+  return NULL;
+}
+
+/* copyStrided(shape, srcStrides, dstStrides, src, dst) */
+static napi_value js_copy_strided(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = "copyStrided";
+  int rank;
+  int64_t shape[WK_MAX_RANK], ss[WK_MAX_RANK], ds[WK_MAX_RANK];
+  size_t need_s, need_d, total;
+  float *src, *dst;
+  if (argc < 5 || !strided_args(env, a[0], a[1], a[2], &rank, shape, ss, ds, &need_s, &need_d, &total, fn)) return NULL;
+  if (total == 0) return NULL;
+  if (!typed(env, a[3], napi_float32_array, need_s, 0, (void **)&src, fn, "src") ||
+      !typed(env, a[4], napi_float32_array, need_d, 0, (void **)&dst, fn, "dst"))
+    return NULL;
+  ops->copy_strided(rank, shape, ss, ds, src, dst);
+  return NULL;
+}
+
+/* channelAffine(rows, channels, x, scale, shift, out) */
+static napi_value js_channel_affine(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = "channelAffine";
+  int64_t rows, channels;
+  float *x, *scale, *shift, *out;
+  if (argc < 6 || !size_arg(env, a[0], &rows, fn, "rows") || !size_arg(env, a[1], &channels, fn, "channels")) return NULL;
+  if (!typed(env, a[2], napi_float32_array, (size_t)(rows * channels), 0, (void **)&x, fn, "x") ||
+      !typed(env, a[3], napi_float32_array, (size_t)channels, 0, (void **)&scale, fn, "scale") ||
+      !typed(env, a[4], napi_float32_array, (size_t)channels, 0, (void **)&shift, fn, "shift") ||
+      !typed(env, a[5], napi_float32_array, (size_t)(rows * channels), 0, (void **)&out, fn, "out"))
+    return NULL;
+  ops->channel_affine(rows, channels, x, scale, shift, out);
+  return NULL;
+}
+
+static int pool_params(napi_env env, napi_value v, wk_conv *p, const char *fn) {
+  if (!conv_params(env, v, p, fn)) return 0;
+  if (p->in_c != p->out_c || p->dil_h != 1 || p->dil_w != 1) return fail(env, fn, "pooling keeps channels and has no dilation");
+  return 1;
+}
+
+/* maxPool(params, x, y) / avgPool(params, x, y) */
+static napi_value pool_fwd(napi_env env, napi_callback_info info, int is_max) {
+  size_t argc = 3;
+  napi_value a[3];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = is_max ? "maxPool" : "avgPool";
+  wk_conv p;
+  float *x, *y;
+  if (argc < 3 || !pool_params(env, a[0], &p, fn)) return NULL;
+  if (!typed(env, a[1], napi_float32_array, x_size(&p), 0, (void **)&x, fn, "x") ||
+      !typed(env, a[2], napi_float32_array, y_size(&p), 0, (void **)&y, fn, "y"))
+    return NULL;
+  if (is_max)
+    ops->max_pool(&p, x, y);
+  else
+    ops->avg_pool(&p, x, y);
+  return NULL;
+}
+static napi_value js_max_pool(napi_env env, napi_callback_info info) { return pool_fwd(env, info, 1); }
+static napi_value js_avg_pool(napi_env env, napi_callback_info info) { return pool_fwd(env, info, 0); }
+
+/* maxPoolGrad(params, x, dy, dx) */
+static napi_value js_max_pool_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = "maxPoolGrad";
+  wk_conv p;
+  float *x, *dy, *dx;
+  if (argc < 4 || !pool_params(env, a[0], &p, fn)) return NULL;
+  if (!typed(env, a[1], napi_float32_array, x_size(&p), 0, (void **)&x, fn, "x") ||
+      !typed(env, a[2], napi_float32_array, y_size(&p), 0, (void **)&dy, fn, "dy") ||
+      !typed(env, a[3], napi_float32_array, x_size(&p), 0, (void **)&dx, fn, "dx"))
+    return NULL;
+  ops->max_pool_grad(&p, x, dy, dx);
+  return NULL;
+}
+
+/* avgPoolGrad(params, dy, dx) */
+static napi_value js_avg_pool_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = "avgPoolGrad";
+  wk_conv p;
+  float *dy, *dx;
+  if (argc < 3 || !pool_params(env, a[0], &p, fn)) return NULL;
+  if (!typed(env, a[1], napi_float32_array, y_size(&p), 0, (void **)&dy, fn, "dy") ||
+      !typed(env, a[2], napi_float32_array, x_size(&p), 0, (void **)&dx, fn, "dx"))
+    return NULL;
+  ops->avg_pool_grad(&p, dy, dx);
+  return NULL;
+}
+
+/* resizeBilinear(p[6], alignCorners, halfPixel, x, y) / resizeBilinearGrad(p, ..., dy, dx) */
+static napi_value resize(napi_env env, napi_callback_info info, int grad) {
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = grad ? "resizeBilinearGrad" : "resizeBilinear";
+  int32_t *p, align, half;
+  float *src, *dst;
+  if (argc < 5 || !typed(env, a[0], napi_int32_array, 6, 0, (void **)&p, fn, "params") ||
+      !int_arg(env, a[1], &align, fn, "alignCorners") || !int_arg(env, a[2], &half, fn, "halfPixelCenters"))
+    return NULL;
+  for (int i = 0; i < 6; i++)
+    if (p[i] < 0 || (i > 0 && i != 3 && p[i] == 0)) {
+      fail(env, fn, "bad sizes");
+      return NULL;
+    }
+  const size_t in_size = (size_t)p[0] * p[1] * p[2] * p[3], out_size = (size_t)p[0] * p[4] * p[5] * p[3];
+  if (!typed(env, a[3], napi_float32_array, grad ? out_size : in_size, 0, (void **)&src, fn, grad ? "dy" : "x") ||
+      !typed(env, a[4], napi_float32_array, grad ? in_size : out_size, 0, (void **)&dst, fn, grad ? "dx" : "y"))
+    return NULL;
+  if (grad)
+    ops->resize_bilinear_grad(p, align, half, src, dst);
+  else
+    ops->resize_bilinear(p, align, half, src, dst);
+  return NULL;
+}
+static napi_value js_resize_bilinear(napi_env env, napi_callback_info info) { return resize(env, info, 0); }
+static napi_value js_resize_bilinear_grad(napi_env env, napi_callback_info info) { return resize(env, info, 1); }
+
 /* info() -> { isa, threads } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
@@ -364,6 +546,15 @@ static napi_value init(napi_env env, napi_value exports) {
       {"activationGrad", js_activation_grad},
       {"binary", js_binary},
       {"reduce", js_reduce},
+      {"unary", js_unary},
+      {"copyStrided", js_copy_strided},
+      {"channelAffine", js_channel_affine},
+      {"maxPool", js_max_pool},
+      {"maxPoolGrad", js_max_pool_grad},
+      {"avgPool", js_avg_pool},
+      {"avgPoolGrad", js_avg_pool_grad},
+      {"resizeBilinear", js_resize_bilinear},
+      {"resizeBilinearGrad", js_resize_bilinear_grad},
       {"info", js_info},
       {"setThreads", js_set_threads},
   };

@@ -33,6 +33,10 @@ typedef struct {
 /* Binary and reduction operator codes shared with the JS side (train/kernels/elementwise.ts). */
 enum { WK_ADD = 0, WK_SUB = 1, WK_MUL = 2, WK_DIV = 3, WK_MAXIMUM = 4, WK_MINIMUM = 5, WK_SQUARED_DIFF = 6 };
 enum { WK_REDUCE_SUM = 0, WK_REDUCE_MAX = 1 };
+enum {
+  WK_U_RELU = 0, WK_U_RELU6, WK_U_LEAKYRELU, WK_U_STEP, WK_U_NEG, WK_U_SQUARE, WK_U_ABS, WK_U_SQRT, WK_U_RSQRT,
+  WK_U_EXP, WK_U_LOG, WK_U_SIGMOID, WK_U_TANH, WK_U_ELU, WK_UNARY_OPS
+};
 #define WK_MAX_RANK 8
 
 /* Activation codes shared with the JS side (train/kernels/activation.ts). */
@@ -56,6 +60,24 @@ typedef struct wk_ops {
   /* out[o, i] = reduce_m x[o, m, i] (sum or max): any reduction over one contiguous block of
    * axes (leading: bias gradients, batch statistics; middle: global pooling; trailing). */
   void (*reduce)(int op, int64_t outer, int64_t mid, int64_t inner, const float *x, float *out);
+  /* out = f(x) element-wise; alpha: leaky-relu slope, or step's value at x <= 0 */
+  void (*unary)(int op, int64_t n, float alpha, const float *x, float *out);
+  /* dst[Σ i_d·dst_strides[d]] = src[Σ i_d·src_strides[d]] over shape (rank <= WK_MAX_RANK) */
+  void (*copy_strided)(int rank, const int64_t *shape, const int64_t *src_strides, const int64_t *dst_strides,
+                       const float *src, float *dst);
+  /* out[r, c] = x[r, c]·scale[c] + shift[c] */
+  void (*channel_affine)(int64_t rows, int64_t channels, const float *x, const float *scale, const float *shift,
+                         float *out);
+  /* pooling (dilation 1, tfjs semantics: max takes the first strict maximum, avg divides by the
+   * in-bounds count; the avg gradient divides by the window size, as tfjs's kernel) */
+  void (*max_pool)(const wk_conv *p, const float *x, float *y);
+  void (*max_pool_grad)(const wk_conv *p, const float *x, const float *dy, float *dx);
+  void (*avg_pool)(const wk_conv *p, const float *x, float *y);
+  void (*avg_pool_grad)(const wk_conv *p, const float *dy, float *dx);
+  /* bilinear resize of NHWC images (tfjs's alignCorners / halfPixelCenters conventions) and its
+   * exact adjoint; p: batch, in_h, in_w, channels, out_h, out_w */
+  void (*resize_bilinear)(const int32_t *p, int align_corners, int half_pixel, const float *x, float *y);
+  void (*resize_bilinear_grad)(const int32_t *p, int align_corners, int half_pixel, const float *dy, float *dx);
 } wk_ops;
 
 /* ---- thread pool (pool.c) ---- */

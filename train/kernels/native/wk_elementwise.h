@@ -3,6 +3,18 @@
 // bound; what matters is streaming contiguous runs (vectorised by the compiler) on every core.
 
 #define EW_CHUNK 16384 /* elements per task */
+/* Below this many elements an element-wise kernel runs on the calling thread alone: waking the
+ * pool costs more than the second core saves on a memory-bound pass, and on a busy machine a
+ * preempted worker holding one of a few tasks stalls the whole call. */
+#define EW_SERIAL (1 << 18)
+
+static void S(ew_parallel)(int64_t elements, int64_t ntasks, wk_task_fn fn, void *ctx) {
+  if (elements < EW_SERIAL) {
+    for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
+  } else {
+    wk_parallel_for(ntasks, fn, ctx);
+  }
+}
 
 typedef struct {
   int64_t n;
@@ -42,7 +54,7 @@ static void S(act_grad_task)(void *ctx, int64_t task, int thread) {
 
 static void S(activation_grad)(int64_t n, const float *dy, const float *y, int act, float alpha, float *dx) {
   S(act_grad_t) o = {n, dy, y, dx, act, alpha};
-  wk_parallel_for((n + EW_CHUNK - 1) / EW_CHUNK, S(act_grad_task), &o);
+  S(ew_parallel)(n, (n + EW_CHUNK - 1) / EW_CHUNK, S(act_grad_task), &o);
 }
 
 /* ---- broadcasting binary operators ---- */
@@ -137,7 +149,7 @@ static void S(binary)(int op, int rank, const int64_t *shape, const int64_t *str
     o.rows_per_task = MAX((int64_t)1, EW_CHUNK / o.inner);
   }
   o.inner_tasks = (o.inner + o.inner_per_task - 1) / o.inner_per_task;
-  wk_parallel_for(((o.rows + o.rows_per_task - 1) / o.rows_per_task) * o.inner_tasks, S(binary_task), &o);
+  S(ew_parallel)(o.rows * o.inner, ((o.rows + o.rows_per_task - 1) / o.rows_per_task) * o.inner_tasks, S(binary_task), &o);
 }
 
 /* ---- reductions over the middle of [outer, mid, inner] ---- */
@@ -244,6 +256,131 @@ static void S(reduce)(int op, int64_t outer, int64_t mid, int64_t inner, const f
     r.m_tasks = (mid + r.m_per - 1) / r.m_per;
     r.partial = (double *)wk_scratch(0, WK_SLOT_REDUCE, (size_t)outer * r.m_tasks * inner * 2);
   }
-  wk_parallel_for(base_tasks * r.m_tasks, S(reduce_task), &r);
-  if (r.m_tasks > 1) wk_parallel_for((outer * inner + EW_CHUNK - 1) / EW_CHUNK, S(reduce_combine), &r);
+  S(ew_parallel)(outer * mid * inner, base_tasks * r.m_tasks, S(reduce_task), &r);
+  if (r.m_tasks > 1) S(ew_parallel)(outer * inner * r.m_tasks, (outer * inner + EW_CHUNK - 1) / EW_CHUNK, S(reduce_combine), &r);
+}
+
+/* ---- unary operators ---- */
+
+typedef struct {
+  int op;
+  int64_t n;
+  float alpha;
+  const float *x;
+  float *out;
+} S(unary_t);
+
+static void S(unary_task)(void *ctx, int64_t task, int thread) {
+  (void)thread;
+  const S(unary_t) *u = ctx;
+  const int64_t i0 = task * EW_CHUNK, i1 = MIN(i0 + EW_CHUNK, u->n);
+  const float *restrict x = u->x;
+  float *restrict o = u->out;
+  const float alpha = u->alpha;
+  switch (u->op) {
+    case WK_U_RELU: for (int64_t i = i0; i < i1; i++) o[i] = x[i] < 0.f ? 0.f : x[i]; break;
+    case WK_U_RELU6: for (int64_t i = i0; i < i1; i++) o[i] = x[i] < 0.f ? 0.f : (x[i] > 6.f ? 6.f : x[i]); break;
+    case WK_U_LEAKYRELU: for (int64_t i = i0; i < i1; i++) o[i] = x[i] < 0.f ? alpha * x[i] : x[i]; break;
+    case WK_U_STEP: for (int64_t i = i0; i < i1; i++) o[i] = x[i] != x[i] ? x[i] : (x[i] > 0.f ? 1.f : alpha); break;
+    case WK_U_NEG: for (int64_t i = i0; i < i1; i++) o[i] = -x[i]; break;
+    case WK_U_SQUARE: for (int64_t i = i0; i < i1; i++) o[i] = x[i] * x[i]; break;
+    case WK_U_ABS: for (int64_t i = i0; i < i1; i++) o[i] = fabsf(x[i]); break;
+    case WK_U_SQRT: for (int64_t i = i0; i < i1; i++) o[i] = sqrtf(x[i]); break;
+    case WK_U_RSQRT: for (int64_t i = i0; i < i1; i++) o[i] = 1.f / sqrtf(x[i]); break;
+    case WK_U_EXP: for (int64_t i = i0; i < i1; i++) o[i] = expf(x[i]); break;
+    case WK_U_LOG: for (int64_t i = i0; i < i1; i++) o[i] = logf(x[i]); break;
+    case WK_U_SIGMOID: for (int64_t i = i0; i < i1; i++) o[i] = 1.f / (1.f + expf(-x[i])); break;
+    case WK_U_TANH: for (int64_t i = i0; i < i1; i++) o[i] = tanhf(x[i]); break;
+    case WK_U_ELU: for (int64_t i = i0; i < i1; i++) o[i] = x[i] >= 0.f ? x[i] : expm1f(x[i]); break;
+    default: break;
+  }
+}
+
+static void S(unary)(int op, int64_t n, float alpha, const float *x, float *out) {
+  S(unary_t) u = {op, n, alpha, x, out};
+  S(ew_parallel)(n, (n + EW_CHUNK - 1) / EW_CHUNK, S(unary_task), &u);
+}
+
+/* ---- strided copies: slices, transposes, tiles, pad interiors, concatenations ---- */
+
+typedef struct {
+  int rank;
+  int64_t shape[WK_MAX_RANK], ss[WK_MAX_RANK], ds[WK_MAX_RANK];
+  int64_t rows, inner, rows_per_task;
+  const float *src;
+  float *dst;
+} S(copy_t);
+
+static void S(copy_task)(void *ctx, int64_t task, int thread) {
+  (void)thread;
+  const S(copy_t) *c = ctx;
+  const int last = c->rank - 1;
+  const int64_t r0 = task * c->rows_per_task, r1 = MIN(r0 + c->rows_per_task, c->rows);
+  const int64_t si = c->ss[last], di = c->ds[last], n = c->inner;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t os = 0, od = 0, rem = r;
+    for (int d = last - 1; d >= 0; d--) {
+      const int64_t idx = rem % c->shape[d];
+      rem /= c->shape[d];
+      os += idx * c->ss[d];
+      od += idx * c->ds[d];
+    }
+    const float *restrict s = c->src + os;
+    float *restrict d = c->dst + od;
+    if (si == 1 && di == 1)
+      memcpy(d, s, sizeof(float) * (size_t)n);
+    else if (si == 0)
+      for (int64_t i = 0; i < n; i++) d[i * di] = s[0];
+    else
+      for (int64_t i = 0; i < n; i++) d[i * di] = s[i * si];
+  }
+}
+
+static void S(copy_strided)(int rank, const int64_t *shape, const int64_t *src_strides, const int64_t *dst_strides,
+                            const float *src, float *dst) {
+  S(copy_t) c;
+  memset(&c, 0, sizeof c);
+  c.rank = rank < 1 ? 1 : rank;
+  if (rank < 1) {
+    c.shape[0] = 1;
+  } else {
+    memcpy(c.shape, shape, sizeof(int64_t) * rank);
+    memcpy(c.ss, src_strides, sizeof(int64_t) * rank);
+    memcpy(c.ds, dst_strides, sizeof(int64_t) * rank);
+  }
+  c.src = src;
+  c.dst = dst;
+  c.inner = c.shape[c.rank - 1];
+  c.rows = 1;
+  for (int d = 0; d < c.rank - 1; d++) c.rows *= c.shape[d];
+  if (c.rows == 0 || c.inner == 0) return;
+  c.rows_per_task = MAX((int64_t)1, EW_CHUNK / c.inner);
+  S(ew_parallel)(c.rows * c.inner, (c.rows + c.rows_per_task - 1) / c.rows_per_task, S(copy_task), &c);
+}
+
+/* ---- per-channel affine map (batch-norm with known statistics) ---- */
+
+typedef struct {
+  int64_t rows, channels, rows_per_task;
+  const float *x, *scale, *shift;
+  float *out;
+} S(affine_t);
+
+static void S(affine_task)(void *ctx, int64_t task, int thread) {
+  (void)thread;
+  const S(affine_t) *a = ctx;
+  const int64_t r0 = task * a->rows_per_task, r1 = MIN(r0 + a->rows_per_task, a->rows), C = a->channels;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *restrict x = a->x + r * C;
+    float *restrict o = a->out + r * C;
+    const float *restrict sc = a->scale, *restrict sh = a->shift;
+    for (int64_t c = 0; c < C; c++) o[c] = x[c] * sc[c] + sh[c];
+  }
+}
+
+static void S(channel_affine)(int64_t rows, int64_t channels, const float *x, const float *scale, const float *shift,
+                              float *out) {
+  if (rows == 0 || channels == 0) return;
+  S(affine_t) a = {rows, channels, MAX((int64_t)1, EW_CHUNK / channels), x, scale, shift, out};
+  S(ew_parallel)(rows * channels, (rows + a.rows_per_task - 1) / a.rows_per_task, S(affine_task), &a);
 }

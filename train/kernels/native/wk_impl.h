@@ -854,6 +854,7 @@ static void S(matmul)(const wk_matmul *p, const float *a, const float *b, const 
 /* element-wise kernels                                                                       */
 
 #include "wk_elementwise.h"
+#include "wk_spatial.h"
 
 const wk_ops WK_OPS = {
     .isa = WK_ISA_NAME,
@@ -867,4 +868,13 @@ const wk_ops WK_OPS = {
     .activation_grad = S(activation_grad),
     .binary = S(binary),
     .reduce = S(reduce),
+    .unary = S(unary),
+    .copy_strided = S(copy_strided),
+    .channel_affine = S(channel_affine),
+    .max_pool = S(max_pool),
+    .max_pool_grad = S(max_pool_grad),
+    .avg_pool = S(avg_pool),
+    .avg_pool_grad = S(avg_pool_grad),
+    .resize_bilinear = S(resize_bilinear),
+    .resize_bilinear_grad = S(resize_bilinear_grad),
 };
