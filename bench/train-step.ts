@@ -153,6 +153,9 @@ const withJs = flag('js');
 await selectTfjsBackend(FAST_CPU_BACKEND);
 const engine = registerFastCpuBackend(); // already registered: returns its engine
 if (withJs) registerFastCpuBackend(`${FAST_CPU_BACKEND}-js`, jsEngine);
+// the stock backend's first write prints an "install tfjs-node" banner: noise in a benchmark
+const stockBackend = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+if (stockBackend) stockBackend.firstUse = false;
 const flops = forwardFlops();
 console.log(`reference net: batch ${BATCH}, ${SIZE}×${SIZE}, forward ${(flops / 1e9).toFixed(3)} GFLOP, step counted as ${((3 * flops) / 1e9).toFixed(3)} GFLOP`);
 console.log(`fast kernels: ${engine.description}`);
