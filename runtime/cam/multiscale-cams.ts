@@ -7,7 +7,7 @@
 // the aggregation (a few resizes of C small maps) costs far less than the network, while
 // keeping every repo's merge rule, any scale list and the image's labels selectable at run time.
 
-import { flipWidthCHW, resizeBilinearCHW, scaledSize } from '../resize.ts';
+import { flipWidthInto, resizeBilinearInto, scaledSize } from '../resize.ts';
 import { resizePlanesAntialiased } from '../resize-antialiased.ts';
 import type { FloatTensor } from '../session.ts';
 import { labelMapWithBackground, mergeViews, normaliseByMax, selectChannels, type CamView, type MergeRule } from './multiscale.ts';
@@ -39,18 +39,24 @@ export function viewInputs(img: PlanarImage, o: MultiScaleOptions): { scale: num
   return o.scales.map((s) => {
     const [h, w] = scaledSize(img.height, img.width, s);
     if (h < 1 || w < 1) throw new Error(`scale ${s} makes a ${img.height}×${img.width} image empty`);
+    // The scaled image goes straight into the batch buffer, its mirror right after it.
+    const n = 3 * h * w;
+    const batch = new Float32Array(o.flip ? 2 * n : n);
     // Antialiased when shrinking (as PIL, which the reference repos resize with), bilinear up.
-    const scaled = s === 1 ? img.data : s < 1 ? resizePlanesAntialiased(img.data, 3, img.height, img.width, h, w) : resizeBilinearCHW(img.data, 3, img.height, img.width, h, w, false);
-    if (!o.flip) return { scale: s, input: { data: Float32Array.from(scaled), dims: [1, 3, h, w] } };
-    return { scale: s, input: withFlippedTwin(scaled, 3, h, w) };
+    if (s === 1) batch.set(img.data.subarray(0, n));
+    else if (s < 1) batch.set(resizePlanesAntialiased(img.data, 3, img.height, img.width, h, w));
+    else resizeBilinearInto(img.data, 3, img.height, img.width, h, w, false, batch, 0, false);
+    if (o.flip) flipWidthInto(batch, 0, batch, n, 3, h, w);
+    return { scale: s, input: { data: batch, dims: [o.flip ? 2 : 1, 3, h, w] } };
   });
 }
 
 /** A batch of 2 from one [c, h, w] image: the image, then its horizontal mirror. */
 export function withFlippedTwin(img: Float32Array, c: number, h: number, w: number): FloatTensor {
-  const batch = new Float32Array(2 * c * h * w);
-  batch.set(img, 0);
-  batch.set(flipWidthCHW(img, c, h, w), c * h * w);
+  const n = c * h * w;
+  const batch = new Float32Array(2 * n);
+  batch.set(img.subarray(0, n), 0);
+  flipWidthInto(batch, 0, batch, n, c, h, w);
   return { data: batch, dims: [2, c, h, w] };
 }
 

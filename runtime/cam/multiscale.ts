@@ -8,7 +8,7 @@
 //       background power are applied by the caller, see mergeOneStageMasks).
 // All resizes are bilinear with align_corners=False (half-pixel), as in all three repos.
 
-import { flipWidthCHW, resizeBilinearCHW } from '../resize.ts';
+import { flipWidthCHW, flipWidthInto, resizeBilinearCHW, resizeBilinearInto } from '../resize.ts';
 
 export type MergeRule = 'max-flip-sum' | 'sum' | 'mean';
 export const MERGE_RULES: MergeRule[] = ['max-flip-sum', 'sum', 'mean'];
@@ -40,23 +40,33 @@ export function mergeViews(views: CamView[], outH: number, outW: number, rule: M
   if (rule === 'max-flip-sum') {
     // Pair each scale's plain view with its flipped twin (if any), max at view resolution.
     const byScale = new Map<number, CamView[]>();
-    for (const v of views) byScale.set(v.scale, [...(byScale.get(v.scale) ?? []), v]);
+    for (const v of views) {
+      const group = byScale.get(v.scale);
+      if (group) group.push(v);
+      else byScale.set(v.scale, [v]);
+    }
     for (const group of byScale.values()) {
-      let combined: Float32Array | null = null;
       const { h, w } = group[0];
-      for (const v of group) {
-        const m = v.flipped ? flipWidthCHW(v.data, channels, h, w) : v.data;
-        if (!combined) combined = Float32Array.from(m);
-        else for (let i = 0; i < combined.length; i++) combined[i] = Math.max(combined[i], m[i]);
-      }
-      addInto(acc, resizeTo({ data: combined!, channels, h, w }, outH, outW));
+      const combined = new Float32Array(channels * h * w);
+      group.forEach((v, k) => {
+        if (k === 0) {
+          if (v.flipped) flipWidthInto(v.data, 0, combined, 0, channels, h, w);
+          else combined.set(v.data.subarray(0, combined.length));
+          return;
+        }
+        // Element-wise max with the (un-flipped) view, read mirrored in place of a flipped copy.
+        for (let r = 0; r < channels * h; r++) {
+          const row = r * w;
+          for (let x = 0; x < w; x++) combined[row + x] = Math.max(combined[row + x], v.data[v.flipped ? row + w - 1 - x : row + x]);
+        }
+      });
+      resizeBilinearInto(combined, channels, h, w, outH, outW, false, acc, 0, true);
     }
     return acc;
   }
   for (const v of views) {
-    let up = resizeTo(v, outH, outW);
-    if (v.flipped) up = flipWidthCHW(up, channels, outH, outW);
-    addInto(acc, up);
+    if (!v.flipped) resizeBilinearInto(v.data, channels, v.h, v.w, outH, outW, false, acc, 0, true);
+    else addInto(acc, flipWidthCHW(resizeTo(v, outH, outW), channels, outH, outW));
   }
   if (rule === 'mean') for (let i = 0; i < acc.length; i++) acc[i] /= views.length;
   return acc;
