@@ -7,7 +7,8 @@
 //              .npy written atomically into a temp folder;
 //   bare     — session.run alone on the same view tensors (same scales, flips, sizes),
 //              prepared beforehand from real images of the set by the pipeline's own prepare
-//              step, same session. Tensors of a pool of images are reused in turn (conv
+//              step, same session (the thread split `wsss pseudo-label` uses, threadPlan). For
+//              reference, bare is also timed on a session with onnxruntime's defaults. Tensors of a pool of images are reused in turn (conv
 //              inference time does not depend on pixel values, and keeping N images' views in
 //              memory would take gigabytes). Half the bare runs go before the pipeline and half
 //              after, so drifting machine load hits both alike.
@@ -31,7 +32,7 @@ import { exportOnnx } from '../export/export-onnx.ts';
 import { initialiseAll } from '../graphs/module.ts';
 import { defaultClassNames, getGraph } from '../graphs/registry.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
-import { defaultWorkers, pseudoLabel, type PseudoLabelItem } from '../runtime/node/pseudo-label.ts';
+import { pseudoLabel, threadPlan, type PseudoLabelItem } from '../runtime/node/pseudo-label.ts';
 import { prepareImage } from '../runtime/node/pseudo-label-tasks.ts';
 import { VocDataset } from '../runtime/node/voc-dataset.ts';
 import { defaultSynthParams } from '../train/data/synth/params.ts';
@@ -46,8 +47,10 @@ const images = Number(option('images', '2000'));
 const size = Number(option('size', '128'));
 const ep = option('ep', 'cpu');
 const threadsOpt = option('threads', '');
-const threads = threadsOpt ? Number(threadsOpt) : undefined;
-const workers = Number(option('workers', String(defaultWorkers())));
+const workersOpt = option('workers', '');
+// The thread split `wsss pseudo-label` uses (threadPlan), unless overridden.
+const plan = threadPlan({ cpuInference: ep === 'cpu', threads: threadsOpt ? Number(threadsOpt) : undefined, workers: workersOpt ? Number(workersOpt) : undefined });
+const { threads, workers } = plan;
 const scales = option('scales', '1,0.5,1.5,2').split(',').map(Number);
 const camFormat = option('cam-format', 'npy') as 'npy' | 'irn-dict';
 const multiScale = { scales, flip: true, rule: 'max-flip-sum' as const };
@@ -76,7 +79,9 @@ const ds = VocDataset.open(dataDir);
 const items: PseudoLabelItem[] = ds.ids('train').slice(0, images).map((id) => ({ id, imagePath: ds.imagePath(id) }));
 if (items.length < images) throw new Error(`${dataDir} has ${items.length} train images, expected ${images}`);
 
-const model = await openModelFile(modelPath, { providers: [ep], threads });
+const model = await openModelFile(modelPath, { providers: [ep], threads, sessionOptions: plan.sessionOptions });
+// For reference only: bare inference on a session with onnxruntime's defaults (all cores, spin-waiting).
+const defaultSession = (await openModelFile(modelPath, { providers: [ep] })).session;
 const ort = (await import('onnxruntime-node')) as unknown as { Tensor: new (t: 'float32', d: Float32Array, dims: readonly number[]) => Tensor };
 console.log(
   `pseudo-label bench: ${images} images of ${size}×${size} px, scales ${scales.join(',')} + flip, cam-tiny (random init), ` +
@@ -91,9 +96,17 @@ for (const item of items.slice(0, BARE_POOL)) {
   pool.push(p.views.map((v) => ({ image: new ort.Tensor('float32', v.input.data, v.input.dims) })));
 }
 const session: InferenceSession = model.session;
-async function bare(n: number, offset: number): Promise<number> {
+/** CPU seconds of the whole process (every thread: onnxruntime's, the workers', libuv's). */
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+let bareCpu = 0;
+async function bare(n: number, offset: number, on = session): Promise<number> {
   const t = performance.now();
-  for (let i = 0; i < n; i++) for (const feeds of pool[(offset + i) % pool.length]) await session.run(feeds);
+  const c = cpuSeconds();
+  for (let i = 0; i < n; i++) for (const feeds of pool[(offset + i) % pool.length]) await on.run(feeds);
+  if (on === session) bareCpu += cpuSeconds() - c;
   return (performance.now() - t) / 1000;
 }
 
@@ -101,9 +114,13 @@ async function bare(n: number, offset: number): Promise<number> {
 const work = mkdtempSync(join(tmpdir(), 'wsss-bench-pl-'));
 try {
   await bare(BARE_POOL, 0);
+  await bare(BARE_POOL, 0, defaultSession);
+  const reference = Math.min(images, 200);
+  const defaultBareSeconds = await bare(reference, 0, defaultSession);
   await pseudoLabel(model, items.slice(0, 8), { outDir: join(work, 'warmup'), multiScale, bgThreshold: 0.15, useImageLabels: false, camFormat, workers, progress: false });
 
   const half = Math.floor(images / 2);
+  bareCpu = 0;
   const bare1 = await bare(half, 0);
 
   // --- pipeline, with RSS sampled ------------------------------------------------------------
@@ -111,9 +128,11 @@ try {
   const t0 = performance.now();
   const sample = () => samples.push({ t: (performance.now() - t0) / 1000, rss: process.memoryUsage.rss() });
   sample();
+  const cpu0 = cpuSeconds();
   const timer = setInterval(sample, 100);
   const summary = await pseudoLabel(model, items, { outDir: join(work, 'out'), multiScale, bgThreshold: 0.15, useImageLabels: false, camFormat, workers, progress: true });
   clearInterval(timer);
+  const pipelineCpu = cpuSeconds() - cpu0;
   sample();
   const pipelineSeconds = summary.seconds;
   if (summary.processed !== images) throw new Error(`pipeline processed ${summary.processed} of ${images} images (${summary.failed} failed)`);
@@ -138,6 +157,12 @@ try {
 
   console.log(`pipeline: ${pipelineIps.toFixed(2)} images/s (${pipelineSeconds.toFixed(1)} s)   bare session.run: ${bareIps.toFixed(2)} images/s (${bareSeconds.toFixed(1)} s: ${bare1.toFixed(1)} before + ${bare2.toFixed(1)} after)`);
   console.log(`overhead ratio (pipeline time / bare time): ${ratio.toFixed(3)}  (target ≤ 1.15)`);
+  const defaultBareIps = reference / defaultBareSeconds;
+  console.log(`for reference, bare session.run with onnxruntime's default session options (all cores, spin-waiting; ${reference} images): ${defaultBareIps.toFixed(2)} images/s`);
+  // CPU time is less sensitive than wall time to other work on the machine.
+  const pipeCpuMs = (1000 * pipelineCpu) / images;
+  const bareCpuMs = (1000 * bareCpu) / images;
+  console.log(`CPU per image (all threads): pipeline ${pipeCpuMs.toFixed(1)} ms, bare ${bareCpuMs.toFixed(1)} ms (ratio ${(pipeCpuMs / bareCpuMs).toFixed(3)})`);
   console.log(`RSS MB: start ${rssStart}, peak ${rssPeak}, end ${rssEnd}; peak per tenth of the run: ${deciles.join(' ')}; spread after the first tenth ${growth}`);
   console.log(
     JSON.stringify({
@@ -153,7 +178,10 @@ try {
       cores: availableParallelism(),
       pipeline_ips: Math.round(pipelineIps * 100) / 100,
       bare_ips: Math.round(bareIps * 100) / 100,
+      bare_ips_default_session: Math.round(defaultBareIps * 100) / 100,
       overhead_ratio: Math.round(ratio * 1000) / 1000,
+      pipeline_cpu_ms_per_image: Math.round(pipeCpuMs * 10) / 10,
+      bare_cpu_ms_per_image: Math.round(bareCpuMs * 10) / 10,
       rss_start_mb: rssStart,
       rss_peak_mb: rssPeak,
       rss_end_mb: rssEnd,
@@ -163,5 +191,6 @@ try {
   );
 } finally {
   await model.release();
+  await defaultSession.release();
   rmSync(work, { recursive: true, force: true });
 }

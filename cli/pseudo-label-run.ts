@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
-import { pseudoLabel, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label.ts';
+import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label.ts';
 import { parseImageList, VocDataset } from '../runtime/node/voc-dataset.ts';
 import { CliError } from './errors.ts';
 
@@ -76,7 +76,9 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     }
     items.push({ id, imagePath: ds.imagePath(id), labels });
   }
-  const model = await openModelFile(o.model, { providers: o.providers, threads: o.threads });
+  // Threads as for CPU inference; on a GPU EP the intra-op threads only run fallback kernels.
+  const plan = threadPlan({ cpuInference: true, workers: o.workers, threads: o.threads });
+  const model = await openModelFile(o.model, { providers: o.providers, threads: plan.threads, sessionOptions: plan.sessionOptions });
   if (!model.outputNames.includes('raw_cams'))
     throw new CliError(`${o.model}: the model has no 'raw_cams' output (outputs: ${model.outputNames.join(', ')}); export a CAM graph`, 2);
   for (const f of model.failedProviders) if (!o.quiet) console.error(`note: execution provider ${f.provider} unavailable: ${f.error}`);

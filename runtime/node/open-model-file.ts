@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { openModel, type OpenModel, type OrtModule, type ProviderAttempt } from '../session.ts';
+import { openModel, type OpenModel, type OpenModelOptions, type OrtModule, type ProviderAttempt } from '../session.ts';
 
 /** Node's default provider order: CUDA when the CUDA EP is installed, else the CPU EP. */
 export const NODE_DEFAULT_PROVIDERS = ['cuda', 'cpu'];
@@ -12,6 +12,8 @@ export const NODE_DEFAULT_PROVIDERS = ['cuda', 'cpu'];
 export interface OpenModelFileOptions {
   providers?: string[];
   threads?: number;
+  /** Extra onnxruntime session options for every attempt (see OpenModelOptions.sessionOptions). */
+  sessionOptions?: OpenModelOptions['sessionOptions'];
 }
 
 /**
@@ -49,7 +51,7 @@ export async function openModelFile(path: string, options: OpenModelFileOptions 
     skipped.push({ provider: 'cuda', error: noCuda });
     providers = providers.filter((p) => p !== 'cuda');
   }
-  const model = await openModel(ort, bytes, { providers, threads: options.threads, source: path });
+  const model = await openModel(ort, bytes, { providers, threads: options.threads, source: path, sessionOptions: options.sessionOptions });
   model.failedProviders.unshift(...skipped);
   return model;
 }

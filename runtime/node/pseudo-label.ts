@@ -42,7 +42,7 @@ export interface PseudoLabelOptions {
   writeCams?: boolean;
   /** CAM file layout (default 'npy': float32 [C, H, W]; 'irn-dict': IRNet's pickled {keys, cam, high_res}). */
   camFormat?: 'npy' | 'irn-dict';
-  /** Worker threads for the CPU work around inference (default: cores − 1, 1 to 8; 0 = all on this thread). */
+  /** Worker threads for the CPU work around inference (default: defaultWorkers(model.provider); 0 = all on this thread). */
   workers?: number;
   /** Prepared images (model inputs) kept ready ahead of the model (default 2 × workers + 2). */
   prefetch?: number;
@@ -81,9 +81,33 @@ export function camPath(outDir: string, id: string): string {
   return join(outDir, 'cams', `${id}.npy`);
 }
 
-/** The default worker count: every core but the one driving inference, at least 1, at most 8. */
-export function defaultWorkers(): number {
-  return Math.max(1, Math.min(8, availableParallelism() - 1));
+/**
+ * How a pseudo-labelling run shares the CPU between onnxruntime and the worker threads.
+ *
+ * On the CPU EP both compete for the same cores, and measurement on a 2-core machine decided
+ * the split (bench/pseudo-label.ts): the CPU work around inference is about a quarter of the
+ * model's, so a quarter of the cores go to workers and the rest to onnxruntime's intra-op
+ * threads, with spin-waiting off — idle onnxruntime threads that spin take the cores the
+ * workers need (on a busy 2-core machine spinning made session.run itself 1.5× slower).
+ * On a GPU EP inference leaves the CPU free and every core but one can prepare and finish images.
+ */
+export interface ThreadPlan {
+  workers: number;
+  /** onnxruntime intra-op threads (undefined: onnxruntime's default, all cores). */
+  threads: number | undefined;
+  sessionOptions: { extra?: Record<string, unknown> };
+}
+
+export function threadPlan(o: { cpuInference: boolean; workers?: number; threads?: number; cores?: number }): ThreadPlan {
+  const cores = o.cores ?? availableParallelism();
+  const workers = o.workers ?? (o.cpuInference ? Math.max(1, Math.round(cores / 4)) : Math.max(1, Math.min(8, cores - 1)));
+  const threads = o.threads ?? (o.cpuInference ? Math.max(1, cores - workers) : undefined);
+  return { workers, threads, sessionOptions: workers > 0 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {} };
+}
+
+/** The default worker count for a model running on `provider`. */
+export function defaultWorkers(provider = 'cpu'): number {
+  return threadPlan({ cpuInference: provider === 'cpu' }).workers;
 }
 
 /** The prepare and finish halves, in worker threads or (workers = 0) on this thread. */
@@ -121,7 +145,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
   const done = (it: PseudoLabelItem) => existsSync(labelPath(o.outDir, it.id)) && (camFormat === 'none' || existsSync(camPath(o.outDir, it.id)));
   const todo = items.filter((it) => !done(it));
   const skipped = items.length - todo.length;
-  const workers = o.workers ?? defaultWorkers();
+  const workers = o.workers ?? defaultWorkers(model.provider);
   const prefetch = Math.max(1, o.prefetch ?? 2 * workers + 2);
   const maxFinishing = 2 * workers + 2;
   const progress = o.progress === false ? null : new Progress({ total: items.length, label: 'pseudo-label', unit: 'img', startAt: skipped });
