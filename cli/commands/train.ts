@@ -1,26 +1,11 @@
 // `wsss train`: train a method on a data set's image-level labels.
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.ts';
+import type { TrainRunArgs } from '../train-run.ts';
 
-interface Args {
+// The options are the training run's arguments plus the method (type-only import: nothing heavy loads).
+interface Args extends TrainRunArgs {
   method: string;
-  backbone: string;
-  width: number;
-  data: string;
-  split: string;
-  out: string;
-  epochs: number;
-  batch: number;
-  lr: number;
-  momentum: number;
-  'weight-decay': number;
-  'head-lr-mult': number;
-  warmup: number;
-  crop: number;
-  seed: number;
-  'checkpoint-every': number;
-  init?: string;
-  backend?: string;
 }
 
 export const trainCommand: CommandModule<object, Args> = {
