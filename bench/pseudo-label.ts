@@ -85,7 +85,7 @@ const defaultSession = (await openModelFile(modelPath, { providers: [ep] })).ses
 const ort = (await import('onnxruntime-node')) as unknown as { Tensor: new (t: 'float32', d: Float32Array, dims: readonly number[]) => Tensor };
 console.log(
   `pseudo-label bench: ${images} images of ${size}×${size} px, scales ${scales.join(',')} + flip, cam-tiny (random init), ` +
-    `${model.provider} EP, ${threads ?? 'default'} intra-op threads, ${workers} worker thread(s), ${availableParallelism()} cores`,
+    `${model.provider} EP, ${threads ?? `all ${availableParallelism()}`} intra-op threads (no spin-waiting), ${workers} worker thread(s), ${availableParallelism()} cores`,
 );
 
 // --- bare: session.run on prepared view tensors ----------------------------------------------

@@ -76,7 +76,7 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     }
     items.push({ id, imagePath: ds.imagePath(id), labels });
   }
-  // Threads as for CPU inference; on a GPU EP the intra-op threads only run fallback kernels.
+  // The session options of the thread plan (workers are settled once the provider is known).
   const plan = threadPlan({ cpuInference: true, workers: o.workers, threads: o.threads });
   const model = await openModelFile(o.model, { providers: o.providers, threads: plan.threads, sessionOptions: plan.sessionOptions });
   if (!model.outputNames.includes('raw_cams'))

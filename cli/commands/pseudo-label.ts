@@ -40,7 +40,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('cams', { type: 'boolean', default: true, describe: 'write CAMs as cams/<id>.npy (float32 [C, H, W]); --no-cams skips them' })
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
       .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: a quarter of the cores on the CPU EP, all but one (≤ 8) on a GPU EP; 0 = none)' })
-      .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: the cores not given to --workers)' })
+      .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores; on a busy machine, cores minus --workers can be faster)' })
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split'),
   handler: async (a) => {
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0 && a.workers <= 64)) throw new CliError(`--workers must be an integer in [0, 64], got ${a.workers}`, 2);

@@ -25,8 +25,9 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   }
 }
 
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+/** `ensureDir: false` skips creating the folder (a syscall per file that batch writers hoist out of their loop). */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: { ensureDir?: boolean } = {}): Promise<void> {
+  if (options.ensureDir !== false) await mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path);
   try {
     await writeFile(tmp, data);

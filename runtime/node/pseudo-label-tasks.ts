@@ -68,6 +68,7 @@ export async function finishImage(req: FinishRequest): Promise<void> {
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
   const labels = camLabelMap(cams, req.bgThreshold, req.keep);
   const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height });
-  if (req.camFormat !== 'none') await writeFileAtomic(req.camPath, camFileBytes(req, cams));
-  await writeFileAtomic(req.labelPath, png);
+  // The output folders exist already (pseudoLabel creates them once).
+  if (req.camFormat !== 'none') await writeFileAtomic(req.camPath, camFileBytes(req, cams), { ensureDir: false });
+  await writeFileAtomic(req.labelPath, png, { ensureDir: false });
 }

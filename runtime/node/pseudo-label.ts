@@ -12,7 +12,7 @@
 // stays bounded whatever the list length: at most `prefetch` prepared images and `2 × workers + 2`
 // images being finished are alive at any time.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { MultiScaleOptions, ScaleOutput } from '../cam/multiscale-cams.ts';
@@ -84,12 +84,13 @@ export function camPath(outDir: string, id: string): string {
 /**
  * How a pseudo-labelling run shares the CPU between onnxruntime and the worker threads.
  *
- * On the CPU EP both compete for the same cores, and measurement on a 2-core machine decided
- * the split (bench/pseudo-label.ts): the CPU work around inference is about a quarter of the
- * model's, so a quarter of the cores go to workers and the rest to onnxruntime's intra-op
- * threads, with spin-waiting off — idle onnxruntime threads that spin take the cores the
- * workers need (on a busy 2-core machine spinning made session.run itself 1.5× slower).
- * On a GPU EP inference leaves the CPU free and every core but one can prepare and finish images.
+ * Workers: on the CPU EP the work around inference is about a quarter of the model's (cam-tiny,
+ * bench/pseudo-label.ts), so a quarter of the cores; on a GPU EP inference leaves the CPU free
+ * and every core but one (at most 8) prepares and finishes images.
+ * onnxruntime keeps its default intra-op threads (all cores: the highest throughput on an idle
+ * machine) but with spin-waiting off: idle onnxruntime threads that spin take the cores the
+ * workers need (on a busy 2-core machine spinning also made session.run itself 1.5× slower).
+ * On a busy machine, `threads: cores − workers` keeps inference and workers off each other's cores.
  */
 export interface ThreadPlan {
   workers: number;
@@ -101,8 +102,7 @@ export interface ThreadPlan {
 export function threadPlan(o: { cpuInference: boolean; workers?: number; threads?: number; cores?: number }): ThreadPlan {
   const cores = o.cores ?? availableParallelism();
   const workers = o.workers ?? (o.cpuInference ? Math.max(1, Math.round(cores / 4)) : Math.max(1, Math.min(8, cores - 1)));
-  const threads = o.threads ?? (o.cpuInference ? Math.max(1, cores - workers) : undefined);
-  return { workers, threads, sessionOptions: workers > 0 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {} };
+  return { workers, threads: o.threads, sessionOptions: workers > 0 ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {} };
 }
 
 /** The default worker count for a model running on `provider`. */
@@ -141,6 +141,8 @@ function ownCopy(t: FloatTensor): FloatTensor {
 export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o: PseudoLabelOptions): Promise<PseudoLabelSummary> {
   const camFormat: CamFormat = o.writeCams === false ? 'none' : (o.camFormat ?? 'npy');
   for (const dir of [o.outDir, join(o.outDir, 'labels'), join(o.outDir, 'cams')]) removeStaleTempFiles(dir);
+  mkdirSync(join(o.outDir, 'labels'), { recursive: true });
+  if (camFormat !== 'none') mkdirSync(join(o.outDir, 'cams'), { recursive: true });
   // Complete = label map present (it is written after the CAM file).
   const done = (it: PseudoLabelItem) => existsSync(labelPath(o.outDir, it.id)) && (camFormat === 'none' || existsSync(camPath(o.outDir, it.id)));
   const todo = items.filter((it) => !done(it));
