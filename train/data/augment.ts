@@ -7,6 +7,7 @@
 import type { Rng } from '../../graphs/rng.ts';
 import { resizeBilinearCHW } from '../../runtime/resize.ts';
 import { IGNORE_LABEL } from '../../runtime/voc-palette.ts';
+import { hsvToRgb } from './synth/raster.ts';
 
 export interface AugSample {
   width: number;
@@ -140,23 +141,6 @@ function rgbToHsv(r: number, g: number, b: number): [number, number, number] {
     h /= 6;
   }
   return [h, max > 0 ? d / max : 0, max];
-}
-
-function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
-  const hh = (((h % 1) + 1) % 1) * 6;
-  const i = Math.floor(hh);
-  const f = hh - i;
-  const p = v * (1 - s);
-  const q = v * (1 - s * f);
-  const t = v * (1 - s * (1 - f));
-  switch (i % 6) {
-    case 0: return [v, t, p];
-    case 1: return [q, v, p];
-    case 2: return [p, v, t];
-    case 3: return [p, q, v];
-    case 4: return [t, p, v];
-    default: return [v, p, q];
-  }
 }
 
 const grey = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
