@@ -13,8 +13,9 @@ function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}${TEMP_SUFFIX}`);
 }
 
-export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
+/** `ensureDir: false` skips creating the folder (a syscall per file that batch writers hoist out of their loop). */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string, options: { ensureDir?: boolean } = {}): void {
+  if (options.ensureDir !== false) mkdirSync(dirname(path), { recursive: true });
   const tmp = tempName(path);
   try {
     writeFileSync(tmp, data);
@@ -25,7 +26,7 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   }
 }
 
-/** `ensureDir: false` skips creating the folder (a syscall per file that batch writers hoist out of their loop). */
+/** writeFileAtomicSync without blocking the calling thread (the syscalls run on libuv's thread pool). */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, options: { ensureDir?: boolean } = {}): Promise<void> {
   if (options.ensureDir !== false) await mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path);

@@ -11,6 +11,7 @@
 //   8-bit sRGB, alpha dropped — always 3 channels, row-major HWC;
 // - every failure is an ImageDecodeError whose message starts with the file's name and says why.
 
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 
@@ -77,7 +78,25 @@ export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     fail(name, `not a decodable image (its first bytes ${head} match none of ${ACCEPTED})`, true);
   }
-  // Header only: no pixel is decoded here, whatever size the header claims.
+  // One decode on the happy path; sharp refuses an image over the pixel limit from its header
+  // (limitInputPixels), before allocating any pixel. Only when decoding fails is the header read
+  // again, to say why: no size, too large, or broken data after a good header.
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, failOn: 'warning' })
+      .rotate() // EXIF orientation, as browsers draw it
+      .removeAlpha()
+      .toColourspace('srgb') // CMYK (with its ICC profile or libvips' default), grey, 16-bit → 8-bit sRGB
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
+  } catch (e) {
+    return explainDecodeFailure(bytes, name, format, e as Error);
+  }
+}
+
+/** The reason a decode failed, from the header alone (no pixel is decoded here, whatever size it claims). */
+async function explainDecodeFailure(bytes: Uint8Array, name: string, format: ImageFormat, decodeError: Error): Promise<never> {
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -89,25 +108,18 @@ export async function decodeImageBytes(bytes: Uint8Array, name: string): Promise
   if (width * height > MAX_DECODED_PIXELS) {
     fail(name, `image of ${width}×${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels) is over the ${MAX_DECODED_PIXELS}-pixel limit (refused from its header, before decoding)`);
   }
-  try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, failOn: 'warning' })
-      .rotate() // EXIF orientation, as browsers draw it
-      .removeAlpha()
-      .toColourspace('srgb') // CMYK (with its ICC profile or libvips' default), grey, 16-bit → 8-bit sRGB
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
-  } catch (e) {
-    return fail(name, `cannot decode image, truncated or corrupt ${format} data (${oneLine((e as Error).message)})`);
-  }
+  return fail(name, `cannot decode image, truncated or corrupt ${format} data (${oneLine(decodeError.message)})`);
 }
 
-/** Reads and decodes an image file; errors name the path. */
-export async function decodeImageFile(path: string): Promise<DecodedImage> {
+/**
+ * Reads and decodes an image file; errors name the path. `blockingRead` reads the file on the
+ * calling thread: for worker threads, where it spares a round trip through libuv's thread pool
+ * (a batch pipeline's CPU budget); never on a thread that serves requests.
+ */
+export async function decodeImageFile(path: string, o: { blockingRead?: boolean } = {}): Promise<DecodedImage> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    bytes = new Uint8Array(o.blockingRead ? readFileSync(path) : await readFile(path));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') fail(path, 'file does not exist');

@@ -10,7 +10,7 @@ import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type S
 import { selectChannels } from '../cam/multiscale.ts';
 import { pixelsToPlanarRgb } from '../preprocess.ts';
 import type { FloatTensor } from '../session.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomicSync } from './atomic-write.ts';
 import { decodeImageFile, ImageDecodeError } from './decode-image.ts';
 import { encodeIrnCamDict } from './npy-pickle-writer.ts';
 import { encodeNpy } from './npy.ts';
@@ -22,13 +22,16 @@ export type CamFormat = 'npy' | 'irn-dict' | 'none';
 /** IRNet's strided 'cam' maps are at stride 4 of the image. */
 export const IRN_CAM_STRIDE = 4;
 
+/** zlib level of the label PNGs: the fastest, a pseudo-labeller writes many (palette-png.ts). */
+const PNG_LEVEL = 1;
+
 export type PreparedImage =
   | { ok: true; height: number; width: number; views: { scale: number; input: FloatTensor }[] }
   | { ok: false; reason: string };
 
 export async function prepareImage(path: string, multiScale: MultiScaleOptions): Promise<PreparedImage> {
   try {
-    const px = await decodeImageFile(path);
+    const px = await decodeImageFile(path, { blockingRead: true });
     const planes = { data: pixelsToPlanarRgb(px), height: px.height, width: px.width };
     return { ok: true, height: px.height, width: px.width, views: viewInputs(planes, multiScale) };
   } catch (e) {
@@ -67,8 +70,10 @@ export async function finishImage(req: FinishRequest): Promise<void> {
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
   const labels = camLabelMap(cams, req.bgThreshold, req.keep);
-  const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height });
-  // The output folders exist already (pseudoLabel creates them once).
-  if (req.camFormat !== 'none') await writeFileAtomic(req.camPath, camFileBytes(req, cams), { ensureDir: false });
-  await writeFileAtomic(req.labelPath, png, { ensureDir: false });
+  const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height }, undefined, PNG_LEVEL);
+  // Blocking writes: this runs in a worker thread (or inline, where nothing else waits), and
+  // libuv's thread pool would add a round trip per syscall. The output folders exist already
+  // (pseudoLabel creates them once).
+  if (req.camFormat !== 'none') writeFileAtomicSync(req.camPath, camFileBytes(req, cams), { ensureDir: false });
+  writeFileAtomicSync(req.labelPath, png, { ensureDir: false });
 }
