@@ -125,37 +125,41 @@ try {
   await pseudoLabel(model, items.slice(0, 8), { outDir: join(work, 'warmup'), multiScale, bgThreshold: 0.15, useImageLabels: false, camFormat, workers, progress: false });
 
   // --- the work around inference alone, on this thread --------------------------------------
-  // All prepares, then the model runs (not counted), then all finishes: phases apart, so the
-  // model's runs do not evict the work's data from the caches between its two halves. The first
-  // 20 images warm the JIT up and are not counted.
-  const workSample = items.slice(0, Math.min(items.length, 120));
-  const workWarmup = Math.min(20, workSample.length - 1);
-  const counted = (i: number) => i >= workWarmup;
+  // In chunks of 10 images: all prepares, then the model runs (not counted), then all finishes,
+  // so the model's runs do not evict the work's data from the caches between its two halves
+  // (and only 10 images' views are alive at once). The first chunk warms the JIT up and is not
+  // counted.
+  const CHUNK = 10;
+  const workSample = items.slice(0, Math.min(items.length, 110));
   let workCpu = 0;
-  const prepared = [];
-  for (const [i, item] of workSample.entries()) {
-    const c = cpuSeconds();
-    const p = await prepareImage(item.imagePath, multiScale);
-    if (counted(i)) workCpu += cpuSeconds() - c;
-    if (!p.ok) throw new Error(`${item.imagePath}: ${p.reason}`);
-    prepared.push(p);
-  }
-  const sampleOutputs = [];
-  for (const p of prepared) {
+  let workCounted = 0;
+  for (let start = 0; start < workSample.length; start += CHUNK) {
+    const chunk = workSample.slice(start, start + CHUNK);
+    const counted = start > 0 || workSample.length <= CHUNK;
+    let c = cpuSeconds();
+    const prepared = await Promise.all(chunk.map((item) => prepareImage(item.imagePath, multiScale)));
+    let cpu = cpuSeconds() - c;
     const outputs = [];
-    for (const { scale, input } of p.views) {
-      const out = await model.run({ image: input });
-      outputs.push({ scale, rawCams: out.raw_cams, scores: out.scores });
+    for (const [k, p] of prepared.entries()) {
+      if (!p.ok) throw new Error(`${chunk[k].imagePath}: ${p.reason}`);
+      const views = [];
+      for (const { scale, input } of p.views) {
+        const out = await model.run({ image: input });
+        views.push({ scale, rawCams: out.raw_cams, scores: out.scores });
+      }
+      outputs.push({ p, views });
     }
-    sampleOutputs.push(outputs);
+    c = cpuSeconds();
+    for (const [k, { p, views }] of outputs.entries()) {
+      await finishImage({ outputs: views, height: p.height, width: p.width, multiScale, bgThreshold: 0.15, camFormat, labelPath: join(work, `work-${k}.png`), camPath: join(work, `work-${k}.npy`) });
+    }
+    cpu += cpuSeconds() - c;
+    if (counted) {
+      workCpu += cpu;
+      workCounted += chunk.length;
+    }
   }
-  for (const [i, p] of prepared.entries()) {
-    const c = cpuSeconds();
-    await finishImage({ outputs: sampleOutputs[i], height: p.height, width: p.width, multiScale, bgThreshold: 0.15, camFormat, labelPath: join(work, `work-${i}.png`), camPath: join(work, `work-${i}.npy`) });
-    if (counted(i)) workCpu += cpuSeconds() - c;
-  }
-  prepared.length = sampleOutputs.length = 0;
-  const workCpuMs = (1000 * workCpu) / (workSample.length - workWarmup);
+  const workCpuMs = (1000 * workCpu) / workCounted;
 
   const half = Math.floor(images / 2);
   bareCpu = 0;
@@ -204,7 +208,7 @@ try {
   const cores = availableParallelism();
   const floor = Math.max(1, (bareCpuMs + workCpuMs) / (cores * ((1000 * bareSeconds) / images)));
   console.log(
-    `work around inference alone (decode, views, merge, label map, encode, write; inline on ${workSample.length - workWarmup} images): ${workCpuMs.toFixed(1)} ms CPU per image → ` +
+    `work around inference alone (decode, views, merge, label map, encode, write; inline on ${workCounted} images): ${workCpuMs.toFixed(1)} ms CPU per image → ` +
       `on ${cores} cores with inference as fast as bare, the ratio would be at least ${floor.toFixed(3)} even with perfect overlap (CPU-bound floor, an estimate: both CPU figures move with the machine's load)`,
   );
   console.log(`RSS MB: start ${rssStart}, peak ${rssPeak}, end ${rssEnd}; peak per tenth of the run: ${deciles.join(' ')}; spread after the first tenth ${growth}`);
