@@ -36,6 +36,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { exportOnnx } from '../export/export-onnx.ts';
 import { initialiseAll } from '../graphs/module.ts';
 import { defaultClassNames, getGraph } from '../graphs/registry.ts';
+import { runScaleViews } from '../runtime/cam/multiscale-cams.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem } from '../runtime/node/pseudo-label.ts';
 import { finishImage, prepareImage } from '../runtime/node/pseudo-label-tasks.ts';
@@ -142,12 +143,7 @@ try {
     const outputs = [];
     for (const [k, p] of prepared.entries()) {
       if (!p.ok) throw new Error(`${chunk[k].imagePath}: ${p.reason}`);
-      const views = [];
-      for (const { scale, input } of p.views) {
-        const out = await model.run({ image: input });
-        views.push({ scale, rawCams: out.raw_cams, scores: out.scores });
-      }
-      outputs.push({ p, views });
+      outputs.push({ p, views: await runScaleViews((input) => model.run({ image: input }), p.views) });
     }
     c = cpuSeconds();
     for (const [k, { p, views }] of outputs.entries()) {

@@ -86,15 +86,20 @@ export interface ScaleOutput {
   scores?: FloatTensor;
 }
 
-/** Run every view of an image through `run` and merge them. */
-export async function multiScaleCams(run: (input: FloatTensor) => Promise<Record<string, FloatTensor>>, img: PlanarImage, o: MultiScaleOptions): Promise<ImageCams> {
+/** Runs the model (`run`) on every view input of an image (viewInputs), one after the other. */
+export async function runScaleViews(run: (input: FloatTensor) => Promise<Record<string, FloatTensor>>, views: { scale: number; input: FloatTensor }[]): Promise<ScaleOutput[]> {
   const outputs: ScaleOutput[] = [];
-  for (const { scale, input } of viewInputs(img, o)) {
+  for (const { scale, input } of views) {
     const out = await run(input);
     if (!out.raw_cams) throw new Error("the model has no 'raw_cams' output; multi-scale CAMs need it (export a CAM graph)");
     outputs.push({ scale, rawCams: out.raw_cams, scores: out.scores });
   }
-  return mergeImageCams(outputs, img.height, img.width, o);
+  return outputs;
+}
+
+/** Run every view of an image through `run` and merge them. */
+export async function multiScaleCams(run: (input: FloatTensor) => Promise<Record<string, FloatTensor>>, img: PlanarImage, o: MultiScaleOptions): Promise<ImageCams> {
+  return mergeImageCams(await runScaleViews(run, viewInputs(img, o)), img.height, img.width, o);
 }
 
 /**

@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { MultiScaleOptions, ScaleOutput } from '../cam/multiscale-cams.ts';
+import { runScaleViews, type MultiScaleOptions, type ScaleOutput } from '../cam/multiscale-cams.ts';
 import type { FloatTensor, OpenModel } from '../session.ts';
 import { removeStaleTempFiles } from './atomic-write.ts';
 import { Progress } from './progress.ts';
@@ -188,13 +188,10 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
         }
         keep = item.labels;
       }
-      const outputs: ScaleOutput[] = [];
+      let outputs: ScaleOutput[];
       try {
-        for (const { scale, input } of prepared.views) {
-          const out = await model.run({ image: input });
-          if (!out.raw_cams) throw new Error("the model has no 'raw_cams' output; multi-scale CAMs need it (export a CAM graph)");
-          outputs.push({ scale, rawCams: ownCopy(out.raw_cams), scores: out.scores ? ownCopy(out.scores) : undefined });
-        }
+        const views = await runScaleViews((input) => model.run({ image: input }), prepared.views);
+        outputs = views.map(({ scale, rawCams, scores }) => ({ scale, rawCams: ownCopy(rawCams), scores: scores ? ownCopy(scores) : undefined }));
       } catch (e) {
         fail(item, `inference failed: ${(e as Error).message}`);
         continue;
