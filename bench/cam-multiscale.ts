@@ -22,7 +22,7 @@
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../export/export-onnx.ts';
 import { divideByPeak, CAM_NORM_EPS } from '../graphs/cam-head.ts';
-import type { CamTiny } from '../graphs/cam-tiny.ts';
+import type { CamNet } from '../graphs/methods/cam/model.ts';
 import { normaliseInput, type GraphDef } from '../graphs/graph.ts';
 import { initialiseAll } from '../graphs/module.ts';
 import type { Ops, Tensor } from '../graphs/ops.ts';
@@ -60,7 +60,7 @@ function flipWidth(ops: Ops, x: Tensor, w: number): Tensor {
 
 /** Variant (b): cam-tiny with the multi-scale + flip merge inside, for a fixed H×W, batch 1. */
 function inGraphMultiScale(base: GraphDef, H: number, W: number): GraphDef {
-  const net = base.module as CamTiny;
+  const net = base.module as CamNet;
   const stride = base.outputStride;
   return {
     ...base,
@@ -78,7 +78,7 @@ function inGraphMultiScale(base: GraphDef, H: number, W: number): GraphDef {
       for (const s of scales) {
         const [h, w] = scaledSize(H, W, s);
         const xs = s === 1 ? pair : ops.resizeBilinear(pair, { size: [h, w] }, false);
-        const f = net.trunk.forward(ops, xs);
+        const f = net.backbone.forward(ops, xs)[net.backbone.lastFeatureStage.name];
         const raw = net.head.rawCams(ops, f);
         const fw = Math.floor((w - 1) / stride) + 1; // cam-tiny's two stride-2 3×3 convs with padding 1
         const [plain, mirrored] = ops.split(raw, [1, 1], 0);

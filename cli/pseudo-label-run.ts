@@ -6,6 +6,7 @@ import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label.ts';
 import { parseImageList, VocDataset } from '../runtime/node/voc-dataset.ts';
+import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
 import { CliError } from './errors.ts';
 
 export interface PseudoLabelRunOptions {
@@ -17,8 +18,10 @@ export interface PseudoLabelRunOptions {
   providers: string[];
   scales: number[];
   flip: boolean;
-  merge: 'max-flip-sum' | 'sum' | 'mean';
-  bgThreshold: number;
+  /** View merge rule; default: the model's label rule (metadata 'label_rule'), else 'max-flip-sum'. */
+  merge?: 'max-flip-sum' | 'sum' | 'mean';
+  /** Background threshold; default: the model's label rule, else 0.15. */
+  bgThreshold?: number;
   useImageLabels: boolean;
   writeCams: boolean;
   camFormat?: 'npy' | 'irn-dict';
@@ -82,10 +85,17 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
   if (!model.outputNames.includes('raw_cams'))
     throw new CliError(`${o.model}: the model has no 'raw_cams' output (outputs: ${model.outputNames.join(', ')}); export a CAM graph`, 2);
   for (const f of model.failedProviders) if (!o.quiet) console.error(`note: execution provider ${f.provider} unavailable: ${f.error}`);
+  let rule;
+  try {
+    rule = multiScaleCamRule(model.metadata.labelRule, o.model);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  const { merge, bgThreshold } = rule;
   const summary = await pseudoLabel(model, items, {
     outDir: o.out,
-    multiScale: { scales: o.scales, flip: o.flip, rule: o.merge },
-    bgThreshold: o.bgThreshold,
+    multiScale: { scales: o.scales, flip: o.flip, rule: o.merge ?? merge },
+    bgThreshold: o.bgThreshold ?? bgThreshold,
     useImageLabels: o.useImageLabels,
     writeCams: o.writeCams,
     camFormat: o.camFormat,

@@ -1,6 +1,6 @@
 // The stages of `wsss start`, each run as the `wsss` command a user would type.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError } from './errors.ts';
@@ -31,12 +31,11 @@ export async function runStart(a: { data: string; out: string; preset: string; e
   const out = resolve(a.out);
   if (!existsSync(join(data, 'synth.json'))) await wsss(['synth', '--out', data, '--preset', a.preset, '--seed', '0']);
   else console.log(`using the data set in ${data}`);
-  const meta = JSON.parse(readFileSync(join(data, 'synth.json'), 'utf8')) as { classNames: string[] };
 
   const run = join(out, 'cam');
   await wsss(['train', '--data', data, '--out', run, ...(a.epochs ? ['--epochs', String(a.epochs)] : [])]);
   const model = join(run, 'model.onnx');
-  await wsss(['export', '--graph', 'cam-tiny', '--checkpoint', join(run, 'model.safetensors'), '--classes', meta.classNames.join(','), '--out', model, '--verify']);
+  await wsss(['export', '--run', run, '--out', model, '--verify']);
   const pseudo = join(out, 'pseudo');
   await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu']);
   const report = join(out, 'report.html');

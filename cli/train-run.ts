@@ -1,55 +1,48 @@
-// The work behind `wsss train` (shared with `npm start`).
+// The work behind `wsss train` (shared with `npm start` and the methods benchmark).
 import { join } from 'node:path';
+import type { TrainingHyper } from '../graphs/methods/method.ts';
 import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
-import { trainCam, type CamTrainSummary } from '../train/methods/cam.ts';
+import { trainMethod, type MethodTrainSummary } from '../train/method-trainer.ts';
 import { startTfjs } from '../train/tfjs-start.ts';
 
 export interface TrainRunArgs {
+  method: string;
   backbone: string;
-  width: number;
+  /** Method options given on the command line (by their option names). */
+  options: Record<string, unknown>;
   data: string;
   split: string;
   out: string;
-  epochs: number;
-  batch: number;
-  lr: number;
-  momentum: number;
-  'weight-decay': number;
-  'head-lr-mult': number;
-  warmup: number;
-  crop: number;
+  /** Overrides of the method's defaults for the backbone. */
+  hyper: Partial<TrainingHyper>;
   seed: number;
-  'checkpoint-every': number;
+  checkpointEvery: number;
   init?: string;
+  maxSteps?: number;
   backend?: string;
   quiet?: boolean;
 }
 
-export async function runTrain(a: TrainRunArgs): Promise<CamTrainSummary> {
+export async function runTrain(a: TrainRunArgs): Promise<MethodTrainSummary> {
   const backend = await startTfjs(a.backend);
   if (!a.quiet) console.error(`tfjs backend: ${backend}`);
-  const summary = await trainCam({
-    graph: a.backbone,
-    width: a.width,
+  const summary = await trainMethod({
+    method: a.method,
+    backbone: a.backbone,
+    options: a.options,
     data: a.data,
     split: a.split,
-    crop: a.crop,
-    batch: a.batch,
-    epochs: a.epochs,
-    lr: a.lr,
-    momentum: a.momentum,
-    weightDecay: a['weight-decay'],
-    headLrMult: a['head-lr-mult'],
-    warmupSteps: a.warmup,
+    hyper: a.hyper,
     seed: a.seed,
     outDir: a.out,
-    checkpointEvery: a['checkpoint-every'],
+    checkpointEvery: a.checkpointEvery,
     init: a.init,
+    maxSteps: a.maxSteps,
     // Light geometric and colour augmentation, as the papers' classification stage.
     augment: { scale: [0.9, 1.1], flip: true, colorJitter: { brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0 } },
     progress: !a.quiet,
   });
-  const out = { ...summary, backend, model: join(a.out, 'model.safetensors') };
+  const out = { ...summary, backend, run: a.out, model: join(a.out, 'model.safetensors') };
   writeFileAtomicSync(join(a.out, 'summary.json'), JSON.stringify(out, null, 2) + '\n');
   if (!a.quiet) console.log(JSON.stringify(out));
   return summary;

@@ -30,6 +30,7 @@ export function exportMetadata(graph: GraphDef, classNames: string[] = graph.cla
       inputConvention: graph.inputConvention,
       outputs: graph.outputs,
       outputStride: graph.outputStride,
+      labelRule: graph.labelRule ?? null,
     }),
     [WSSS_VERSION_KEY]: wsssVersion(),
   };

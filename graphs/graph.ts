@@ -38,6 +38,11 @@ export interface GraphDef {
   inputConvention: string;
   /** Ratio of input size to the feature map the classifier sees. */
   outputStride: number;
+  /**
+   * How the runtime turns the outputs into labels ({kind, ...parameters}), written to the
+   * model's metadata as 'label_rule'. Absent for graphs that are not a method's model.
+   */
+  labelRule?: { kind: string; [parameter: string]: unknown };
   /** Inference forward: named outputs from named inputs. */
   inference(ops: Ops, inputs: Record<string, Tensor>): Record<string, Tensor>;
   /**
@@ -46,6 +51,9 @@ export interface GraphDef {
    */
   training?(ops: Ops, inputs: Record<string, Tensor>): Record<string, Tensor>;
 }
+
+/** torchvision's ImageNet statistics on [0,1] RGB, applied inside every method graph. */
+export const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /** Applies a GraphDef's normalisation to a [0,255] RGB input inside the graph. */
 export function normaliseInput(ops: Ops, x: Tensor, norm: { mean: number[]; std: number[] }): Tensor {

@@ -2,8 +2,9 @@
 // reduced test variants) and returns a finalised GraphDef. Register new graphs here.
 
 import { backboneGraphEntries } from './backbones/index.ts';
-import { camTinyGraph } from './cam-tiny.ts';
+import { CamTinyBackbone } from './backbones/cam-tiny.ts';
 import type { GraphDef } from './graph.ts';
+import { CamNet, camGraph } from './methods/cam/model.ts';
 
 export interface GraphOptions {
   /** Foreground class names (background excluded). */
@@ -22,10 +23,16 @@ export interface GraphEntry {
 }
 
 const graphs = new Map<string, GraphEntry>([
-  ['cam-tiny', { description: 'small CAM classifier (6 conv layers, stride 4): tests, synthetic benchmark', build: camTinyGraph }],
+  ['cam-tiny', { description: 'the CAM method on the cam-tiny backbone (6 conv layers, stride 4): tests, synthetic benchmark', build: camTinyGraph }],
   // Bare ImageNet backbones (issue 5): resnet50, resnet101, resnet38d, vgg16, vgg16d, mobilenet_v2 and their -w16 variants.
   ...backboneGraphEntries(),
 ]);
+
+/** The CAM method on cam-tiny with any width multiplier (what `wsss train --method cam --backbone cam-tiny` trains). */
+function camTinyGraph(opts: GraphOptions): GraphDef {
+  const net = new CamNet(new CamTinyBackbone(opts.width ?? 1), opts.classNames.length).finalise();
+  return camGraph(net, 'cam-tiny', opts.classNames);
+}
 
 export function registerGraph(name: string, entry: GraphEntry): void {
   graphs.set(name, entry);

@@ -25,6 +25,8 @@ export const MODEL_METADATA_KEYS = {
   outputs: 'outputs',
   /** Integer: input size / size of the classifier's feature map. */
   outputStride: 'output_stride',
+  /** Optional JSON object {kind, ...parameters}: the rule that turns the outputs into labels (e.g. multiscale-cam with its merge and background threshold). */
+  labelRule: 'label_rule',
   /** Integer version of this contract. */
   formatVersion: 'format_version',
 } as const;
@@ -76,11 +78,18 @@ export interface ModelInfo {
   inputConvention: string;
   outputs: ModelOutputInfo[];
   outputStride: number;
+  /** The method's label rule ({kind, ...parameters}), or null when the model names none. */
+  labelRule: LabelRuleInfo | null;
   formatVersion: number;
 }
 
+export interface LabelRuleInfo {
+  kind: string;
+  [parameter: string]: unknown;
+}
+
 /** Fields of ModelInfo an exporter provides; `metadataProps` turns them into key/value strings. */
-export type ModelInfoInput = Omit<ModelInfo, 'formatVersion'> & { formatVersion?: number };
+export type ModelInfoInput = Omit<ModelInfo, 'formatVersion' | 'labelRule'> & { formatVersion?: number; labelRule?: LabelRuleInfo | null };
 
 /** Metadata key/value pairs for an exported model (what the exporter writes into metadata_props). */
 export function metadataProps(info: ModelInfoInput): Record<string, string> {
@@ -94,6 +103,7 @@ export function metadataProps(info: ModelInfoInput): Record<string, string> {
     [k.outputStride]: String(info.outputStride),
     [k.formatVersion]: String(info.formatVersion ?? MODEL_FORMAT_VERSION),
   };
+  if (info.labelRule) props[k.labelRule] = JSON.stringify(info.labelRule);
   if (info.normalisation) {
     props[k.mean] = JSON.stringify(info.normalisation.mean);
     props[k.std] = JSON.stringify(info.normalisation.std);
@@ -173,6 +183,13 @@ export function parseModelMetadata(record: Readonly<Record<string, string>>, sou
     normalisation = { mean, std };
   }
 
+  let labelRule: LabelRuleInfo | null = null;
+  if (record[k.labelRule] !== undefined) {
+    const r = json(k.labelRule);
+    if (!r || typeof r !== 'object' || Array.isArray(r) || typeof (r as LabelRuleInfo).kind !== 'string') bad(k.labelRule, 'must be a JSON object with a string "kind"');
+    labelRule = r as LabelRuleInfo;
+  }
+
   return {
     method: record[k.method],
     graph: record[k.graph],
@@ -181,6 +198,7 @@ export function parseModelMetadata(record: Readonly<Record<string, string>>, sou
     inputConvention: record[k.inputConvention],
     outputs: (outputs as ModelOutputInfo[]).map((o) => ({ name: o.name, meaning: o.meaning })),
     outputStride: integer(k.outputStride, 1),
+    labelRule,
     formatVersion,
   };
 }

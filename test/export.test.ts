@@ -80,7 +80,7 @@ test('model structure: opset 17, IR 8, dynamic N/H/W input, module-path node nam
   // Strided convs make the size unknown at build time: no made-up static value may appear.
   assert.deepEqual(s.outputs[2].dims, ['N', 6, null, null]);
   const names = (m.graph?.node ?? []).map((n) => n.name);
-  for (let i = 0; i < 6; i++) assert.ok(names.includes(`trunk.${i}.conv`), `conv node trunk.${i}.conv`);
+  for (let i = 0; i < 6; i++) assert.ok(names.includes(`backbone.${i}.conv`), `conv node backbone.${i}.conv`);
   // The classifier runs twice (pooled scores and dense CAMs): the second use gets a suffix.
   assert.ok(names.includes('head.classifier') && names.includes('head.classifier_1'));
   assert.equal(new Map(s.ops).get('BatchNormalization'), undefined, 'batch norm folded by default');
@@ -101,7 +101,7 @@ test('folded and unfolded exports compute the same outputs (non-trivial running 
   const b = await ortForward(unfolded, feed);
   for (const name of ['scores', 'cams', 'raw_cams']) assert.ok(maxRelDiff(a[name].data, b[name].data) < 1e-5, name);
   // Folding must not have written into the caller's parameter values.
-  assert.deepEqual(values.get('trunk.0.conv.weight')!.data, initialiseAll(g.module, 2).get('trunk.0.conv.weight')!.data);
+  assert.deepEqual(values.get('backbone.0.conv.weight')!.data, initialiseAll(g.module, 2).get('backbone.0.conv.weight')!.data);
 });
 
 test('metadata round trip through the runtime reader', () => {
@@ -181,11 +181,11 @@ test("strided dilated 'same' conv (no tfjs counterpart) equals the conv with exp
 test('exporting with a missing or mis-shaped parameter names the tensor', () => {
   const g = camTiny();
   const values = initialiseAll(g.module, 1);
-  values.delete('trunk.3.conv.weight');
+  values.delete('backbone.3.conv.weight');
   values.set('head.classifier.weight', { shape: [6, 64, 1, 2], data: new Float32Array(6 * 64 * 2) });
   assert.throws(() => exportOnnx(g, values, { source: 'ck.safetensors' }), (e: Error) => {
     assert.match(e.message, /^ck\.safetensors: /);
-    assert.match(e.message, /missing tensor 'trunk\.3\.conv\.weight'/);
+    assert.match(e.message, /missing tensor 'backbone\.3\.conv\.weight'/);
     assert.match(e.message, /'head\.classifier\.weight' has shape \[6, 64, 1, 2\], expected \[6, 64, 1, 1\]/);
     return true;
   });
@@ -229,8 +229,8 @@ test('wsss inspect on a truncated model fails with the file named', () => {
 test('wsss export with a bad checkpoint names file and tensors and writes nothing', () => {
   const g = camTiny();
   const values = initialiseAll(g.module, 1);
-  values.delete('trunk.2.bn.running_var');
-  values.set('trunk.0.conv.weight', { shape: [16, 3, 5, 5], data: new Float32Array(16 * 3 * 25) });
+  values.delete('backbone.2.bn.running_var');
+  values.set('backbone.0.conv.weight', { shape: [16, 3, 5, 5], data: new Float32Array(16 * 3 * 25) });
   const ck = join(dir, 'bad.safetensors');
   writeFileSync(ck, encodeSafetensors(values));
   const sub = mkdtempSync(join(dir, 'out-'));
@@ -238,8 +238,8 @@ test('wsss export with a bad checkpoint names file and tensors and writes nothin
   const r = cli('export', '--graph', 'cam-tiny', '--checkpoint', ck, '--out', out);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, new RegExp(`${ck.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-  assert.match(r.stderr, /missing tensor 'trunk\.2\.bn\.running_var'/);
-  assert.match(r.stderr, /'trunk\.0\.conv\.weight' has shape \[16, 3, 5, 5\], expected \[16, 3, 3, 3\]/);
+  assert.match(r.stderr, /missing tensor 'backbone\.2\.bn\.running_var'/);
+  assert.match(r.stderr, /'backbone\.0\.conv\.weight' has shape \[16, 3, 5, 5\], expected \[16, 3, 3, 3\]/);
   assert.deepEqual(readdirSync(sub), [], 'nothing written, not even a temp file');
 
   // A failed verification also writes nothing (tolerance 0 cannot be met by float arithmetic).

@@ -48,6 +48,17 @@ export interface TrainLoopOptions {
   progress?: boolean;
   /** Stop after this step (exclusive) as if killed — for tests of resume. */
   stopAfter?: number;
+  /**
+   * End the run complete after this many steps (checkpoint and model.safetensors written, the
+   * schedule unchanged), e.g. `wsss train --max-steps`. Not part of the config: a later call
+   * with a larger value continues the same run.
+   */
+  maxSteps?: number;
+  /**
+   * Which parameters a step trains (training stages that freeze parts of the network): a key
+   * naming the set (the stage) and a predicate on parameter names. Default: all trainable ones.
+   */
+  trainableAt?: (step: number) => { key: string; trains: (name: string) => boolean };
 }
 
 export interface TrainResult {
@@ -90,18 +101,34 @@ export function trainLoop(o: TrainLoopOptions): TrainResult {
     writeFileAtomicSync(metricsPath, kept.map((r) => JSON.stringify(r) + '\n').join(''));
   } else if (existsSync(metricsPath)) writeFileAtomicSync(metricsPath, '');
 
-  const names = o.params.trainableNames();
-  const vars = o.params.trainableVariables();
-  const varMap = new Map(names.map((n, i) => [n, vars[i]]));
-  const progress = o.progress === false ? null : new Progress({ total: o.steps, label: 'train', unit: 'it', startAt: start });
+  const allNames = o.params.trainableNames();
+  const allVars = o.params.trainableVariables();
+  const varMap = new Map(allNames.map((n, i) => [n, allVars[i]]));
+  // The variables each stage trains, built once per stage.
+  const stageVars = new Map<string, { names: string[]; vars: tf.Variable[] }>();
+  const trainedAt = (step: number) => {
+    if (!o.trainableAt) return { names: allNames, vars: allVars };
+    const { key, trains } = o.trainableAt(step);
+    let sv = stageVars.get(key);
+    if (!sv) {
+      const names = allNames.filter(trains);
+      if (!names.length) throw new Error(`training stage '${key}' trains no parameter`);
+      sv = { names, vars: names.map((n) => varMap.get(n)!) };
+      stageVars.set(key, sv);
+    }
+    return sv;
+  };
+  const last = Math.min(o.steps, o.maxSteps ?? o.steps);
+  const progress = o.progress === false ? null : new Progress({ total: last, label: 'train', unit: 'it', startAt: start });
   const logEvery = o.logEvery ?? 10;
   const save = (step: number) =>
     saveCheckpoint(ckPath, { params: o.params.toParamValues(), momentum: momentumValues(sgd), state: { step, seed: o.seed, config: o.config } });
 
   const t0 = performance.now();
   let finalLoss = NaN;
-  const end = Math.min(o.steps, o.stopAfter ?? o.steps);
+  const end = Math.min(last, o.stopAfter ?? last);
   for (let step = start; step < end; step++) {
+    const { names, vars } = trainedAt(step);
     const lr = learningRate(o.schedule, step);
     const ops = new TfjsOps(o.params, { training: true, seed: o.seed * 1_000_003 + step });
     let logs: Record<string, tf.Scalar> = {};
@@ -123,17 +150,17 @@ export function trainLoop(o: TrainLoopOptions): TrainResult {
     }
     finalLoss = value.dataSync()[0];
     if (!Number.isFinite(finalLoss)) throw new Error(`training diverged at step ${step + 1}: loss is ${finalLoss} (lower --lr?)`);
-    if ((step + 1) % logEvery === 0 || step + 1 === o.steps) {
+    if ((step + 1) % logEvery === 0 || step + 1 === last) {
       const rec: Record<string, unknown> = { step: step + 1, lr, loss: finalLoss };
       for (const [k, t] of Object.entries(logs)) rec[k] = t.dataSync()[0];
       appendJsonl(metricsPath, rec);
     }
     tf.dispose([value, ...Object.values(grads), ...Object.values(logs)]);
     progress?.tick(1, { loss: finalLoss, lr });
-    if ((step + 1) % o.checkpointEvery === 0 && step + 1 < o.steps) save(step + 1);
+    if ((step + 1) % o.checkpointEvery === 0 && step + 1 < last) save(step + 1);
   }
-  if (end === o.steps) {
-    save(o.steps);
+  if (end === last) {
+    save(last);
     writeFileAtomicSync(join(o.outDir, MODEL_FILE), encodeSafetensors(o.params.toParamValues(), { format: 'wsss-weights' }));
   }
   progress?.finish();

@@ -1,11 +1,15 @@
-// `wsss export`: build a named graph, load its parameters (a checkpoint or a seeded random
-// initialisation), export it to ONNX, optionally verify it against the tfjs forward, and only
-// then write the file (atomically): a failed check or a bad checkpoint leaves nothing behind.
+// `wsss export`: the model of a training run (--run: method, backbone, options and class names
+// read from its checkpoint), or a named bare graph (--graph) with a checkpoint or a seeded random
+// initialisation; exported to ONNX, optionally verified against the tfjs forward, and only then
+// written (atomically): a failed check or a bad checkpoint leaves nothing behind.
 import type { CommandModule } from 'yargs';
+import type { GraphDef } from '../../graphs/graph.ts';
+import type { ParamValues } from '../../graphs/module.ts';
 import { CliError } from '../errors.ts';
 
 interface ExportArgs {
-  graph: string;
+  run?: string;
+  graph?: string;
   checkpoint?: string;
   'random-init': boolean;
   seed: number;
@@ -24,7 +28,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   describe: 'Export a network to ONNX (opset 17, dynamic batch/height/width, wsss metadata)',
   builder: (y) =>
     y
-      .option('graph', { type: 'string', demandOption: true, describe: 'graph name (an unknown name lists the known ones)' })
+      .option('run', { type: 'string', describe: 'a `wsss train` run directory: exports its model (method, backbone, options, classes from its checkpoint)' })
+      .option('graph', { type: 'string', describe: 'a bare graph by name (an unknown name lists the known ones), with --checkpoint or --random-init' })
       .option('checkpoint', { type: 'string', describe: 'safetensors checkpoint with the parameters' })
       .option('random-init', { type: 'boolean', default: false, describe: 'use a seeded random initialisation instead of a checkpoint' })
       .option('seed', { type: 'number', default: 0, describe: 'seed for --random-init' })
@@ -38,75 +43,101 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('output-stride', { type: 'number', describe: 'ResNet backbones: output stride 32, 16 or 8 (dilated layer3/layer4)' })
       .check((a) => {
         // A CliError reaches the user as a one-line usage error (exit 2), not a stack trace.
-        if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
+        if (Boolean(a.run) === Boolean(a.graph)) throw new CliError('give exactly one of --run and --graph', 2);
+        if (a.run && (a.checkpoint || a['random-init'] || a.classes || a.outputs))
+          throw new CliError('--run reads the parameters and classes from the run: --checkpoint, --random-init, --classes and --outputs go with --graph', 2);
+        if (a.graph && Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
         return true;
       })
+      .example('$0 export --run runs/cam --out runs/cam/model.onnx --verify', 'export a trained run and check it')
       .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it') as never,
   handler: async (args) => {
-    const { getGraph, graphNames, defaultClassNames } = await import('../../graphs/registry.ts');
-    const { checkParamValues, initialiseAll } = await import('../../graphs/module.ts');
-    const { exportOnnx } = await import('../../export/export-onnx.ts');
-    const { writeFileAtomic } = await import('../../runtime/node/atomic-write.ts');
-
-    if (!graphNames().includes(args.graph)) throw new CliError(`unknown graph '${args.graph}'; known graphs: ${graphNames().join(', ')}`, 2);
-
-    let values;
-    let stateClasses: string[] | undefined;
-    if (args.checkpoint) {
-      const { loadCheckpoint } = await import('../../train/checkpoint.ts');
-      let ck;
-      try {
-        ck = loadCheckpoint(args.checkpoint);
-      } catch (e) {
-        throw new CliError((e as Error).message);
-      }
-      values = ck.params;
-      const cn = (ck.state as { classNames?: unknown } | null)?.classNames;
-      if (Array.isArray(cn) && cn.every((c) => typeof c === 'string')) stateClasses = cn;
-    }
-    const classNames = args.classes
-      ? args.classes.split(',').map((c) => c.trim()).filter(Boolean)
-      : (stateClasses ?? defaultClassNames());
-    if (classNames.length === 0) throw new CliError('--classes: no class names given', 2);
-
-    const outputs = args.outputs?.split(',').map((o) => o.trim()).filter(Boolean);
-    let graph;
-    try {
-      graph = getGraph(args.graph, { classNames, width: args.width, outputs, outputStride: args['output-stride'] });
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
-    // Bare backbones carry no class names (their classifier, if any, is ImageNet's).
-    const metaClasses = graph.method === 'backbone' ? graph.classNames : classNames;
-    if (values) {
-      try {
-        checkParamValues(graph.module, values, args.checkpoint!);
-      } catch (e) {
-        throw new CliError((e as Error).message);
-      }
-    } else values = initialiseAll(graph.module, args.seed);
-
-    const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source: args.checkpoint });
-    let verification;
-    if (args.verify) {
-      const { verifyExport } = await import('../../export/verify.ts');
-      let r;
-      try {
-        r = await verifyExport(graph, values, bytes, { seed: args.seed });
-      } catch (e) {
-        throw new CliError(`verification could not run (${(e as Error).message}) — ${args.out} not written`);
-      }
-      verification = r;
-      for (const o of r.outputs) console.log(`verify ${o.name}: max abs err ${o.maxAbsErr.toExponential(2)}, scale ${o.scale.toPrecision(3)}, relative ${o.relErr.toExponential(2)}`);
-      if (r.relErr > args.tolerance)
-        throw new CliError(`verification failed: relative error ${r.relErr.toExponential(2)} on '${r.worst}' exceeds ${args.tolerance} — ${args.out} not written`);
-    }
-    await writeFileAtomic(args.out, bytes);
-    console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
-    // Machine-readable tail line (project convention for commands that report figures).
-    const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name };
-    if (verification)
-      summary.verify = { relErr: verification.relErr, worst: verification.worst, outputs: Object.fromEntries(verification.outputs.map((o) => [o.name, o.relErr])) };
-    console.log(JSON.stringify(summary));
+    if (args.run) return exportRun(args as ExportArgs & { run: string });
+    return exportGraph(args as ExportArgs & { graph: string });
   },
 };
+
+/** Export the model of a training run. */
+async function exportRun(args: ExportArgs & { run: string }): Promise<void> {
+  const { openRun } = await import('../../train/run-model.ts');
+  let run;
+  try {
+    run = openRun(args.run);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  await exportAndWrite(args, run.graph, run.values, run.graph.classNames, run.modelPath);
+}
+
+async function exportGraph(args: ExportArgs & { graph: string }): Promise<void> {
+  const { getGraph, graphNames, defaultClassNames } = await import('../../graphs/registry.ts');
+  const { checkParamValues, initialiseAll } = await import('../../graphs/module.ts');
+
+  if (!graphNames().includes(args.graph)) throw new CliError(`unknown graph '${args.graph}'; known graphs: ${graphNames().join(', ')}`, 2);
+
+  let values;
+  let stateClasses: string[] | undefined;
+  if (args.checkpoint) {
+    const { loadCheckpoint } = await import('../../train/checkpoint.ts');
+    let ck;
+    try {
+      ck = loadCheckpoint(args.checkpoint);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    values = ck.params;
+    const cn = (ck.state as { classNames?: unknown } | null)?.classNames;
+    if (Array.isArray(cn) && cn.every((c) => typeof c === 'string')) stateClasses = cn;
+  }
+  const classNames = args.classes
+    ? args.classes.split(',').map((c) => c.trim()).filter(Boolean)
+    : (stateClasses ?? defaultClassNames());
+  if (classNames.length === 0) throw new CliError('--classes: no class names given', 2);
+
+  const outputs = args.outputs?.split(',').map((o) => o.trim()).filter(Boolean);
+  let graph;
+  try {
+    graph = getGraph(args.graph, { classNames, width: args.width, outputs, outputStride: args['output-stride'] });
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  // Bare backbones carry no class names (their classifier, if any, is ImageNet's).
+  const metaClasses = graph.method === 'backbone' ? graph.classNames : classNames;
+  if (values) {
+    try {
+      checkParamValues(graph.module, values, args.checkpoint!);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+  } else values = initialiseAll(graph.module, args.seed);
+
+  await exportAndWrite(args, graph, values, metaClasses, args.checkpoint ?? `random init (seed ${args.seed})`);
+}
+
+/** Export, verify when asked, then write atomically; prints the summary line. */
+async function exportAndWrite(args: ExportArgs, graph: GraphDef, values: ParamValues, metaClasses: string[], source: string): Promise<void> {
+  const { exportOnnx } = await import('../../export/export-onnx.ts');
+  const { writeFileAtomic } = await import('../../runtime/node/atomic-write.ts');
+  const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source });
+  let verification;
+  if (args.verify) {
+    const { verifyExport } = await import('../../export/verify.ts');
+    let r;
+    try {
+      r = await verifyExport(graph, values, bytes, { seed: args.seed });
+    } catch (e) {
+      throw new CliError(`verification could not run (${(e as Error).message}) — ${args.out} not written`);
+    }
+    verification = r;
+    for (const o of r.outputs) console.log(`verify ${o.name}: max abs err ${o.maxAbsErr.toExponential(2)}, scale ${o.scale.toPrecision(3)}, relative ${o.relErr.toExponential(2)}`);
+    if (r.relErr > args.tolerance)
+      throw new CliError(`verification failed: relative error ${r.relErr.toExponential(2)} on '${r.worst}' exceeds ${args.tolerance} — ${args.out} not written`);
+  }
+  await writeFileAtomic(args.out, bytes);
+  console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
+  // Machine-readable tail line (project convention for commands that report figures).
+  const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name };
+  if (verification)
+    summary.verify = { relErr: verification.relErr, worst: verification.worst, outputs: Object.fromEntries(verification.outputs.map((o) => [o.name, o.relErr])) };
+  console.log(JSON.stringify(summary));
+}

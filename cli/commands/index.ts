@@ -11,11 +11,13 @@ import { synthCommand } from './synth.ts';
 import { evalCommand } from './eval.ts';
 import { segmentCommand } from './segment.ts';
 import { doctorCommand } from './doctor.ts';
+import { methodsCommand } from './methods.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   startCommand,
   synthCommand,
+  methodsCommand,
   trainCommand,
   exportCommand,
   pseudoLabelCommand,

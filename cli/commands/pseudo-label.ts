@@ -12,8 +12,8 @@ interface Args {
   ep: string;
   scales: string;
   flip: boolean;
-  merge: string;
-  'bg-threshold': number;
+  merge?: string;
+  'bg-threshold'?: number;
   'use-image-labels': boolean;
   cams: boolean;
   'cam-format': string;
@@ -34,8 +34,8 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('ep', { type: 'string', default: 'cuda,cpu', describe: 'execution providers in order of preference (cuda needs the opt-in install, see README)' })
       .option('scales', { type: 'string', default: '1,0.5,1.5,2', describe: 'comma-separated scales; the first is the reference size' })
       .option('flip', { type: 'boolean', default: true, describe: 'also run horizontally flipped views' })
-      .option('merge', { type: 'string', default: 'max-flip-sum', choices: ['max-flip-sum', 'sum', 'mean'], describe: 'view merge rule: VWE/IRN (max with flip, sum over scales), EDAM (sum), 1-Stage (mean)' })
-      .option('bg-threshold', { type: 'number', default: 0.15, describe: 'background score: pixels where no class CAM exceeds it are background' })
+      .option('merge', { type: 'string', choices: ['max-flip-sum', 'sum', 'mean'], describe: "view merge rule: VWE/IRN (max with flip, sum over scales), EDAM (sum), 1-Stage (mean) (default: the model's label rule, else max-flip-sum)" })
+      .option('bg-threshold', { type: 'number', describe: "background score: pixels where no class CAM exceeds it are background (default: the model's label rule, else 0.15)" })
       .option('use-image-labels', { type: 'boolean', default: false, describe: "keep only each image's labelled classes (from the data set's image-level labels)" })
       .option('cams', { type: 'boolean', default: true, describe: 'write CAMs as cams/<id>.npy (float32 [C, H, W]); --no-cams skips them' })
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
@@ -54,7 +54,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       providers: parseProviders(a.ep),
       scales: parseScales(a.scales),
       flip: a.flip,
-      merge: a.merge as 'max-flip-sum' | 'sum' | 'mean',
+      merge: a.merge as 'max-flip-sum' | 'sum' | 'mean' | undefined,
       bgThreshold: a['bg-threshold'],
       useImageLabels: a['use-image-labels'],
       writeCams: a.cams,

@@ -8,6 +8,11 @@ import { Module, type ParamRef } from '../module.ts';
 import type { BatchNorm2d } from '../layers.ts';
 import type { Ops, Tensor } from '../ops.ts';
 
+/** Tap name of the stride-4 low-level features. */
+export const TAP_LOW = 'low';
+/** Tap name of the deepest feature map. */
+export const TAP_FINAL = 'final';
+
 export interface StageInfo {
   /** Output name, e.g. 'layer3' or 'conv6'. */
   name: string;
@@ -48,6 +53,34 @@ export abstract class Backbone extends Module {
   get lastFeatureStage(): StageInfo {
     const spatial = this.stages.filter((s) => s.stride > 0);
     return spatial[spatial.length - 1];
+  }
+
+  /**
+   * The low-level stride-4 features a decoder's skip connection takes (DeepLabv3+, 1-Stage):
+   * by default the deepest stage at stride 4; a backbone whose later stages stay at stride 4
+   * (cam-tiny) names an earlier one.
+   */
+  get lowLevelStage(): StageInfo {
+    const s4 = this.stages.filter((s) => s.stride === 4);
+    if (!s4.length) throw new Error(`${this.arch}: no stride-4 output`);
+    return s4[s4.length - 1];
+  }
+
+  /**
+   * A named tap: 'low' (the stride-4 features), 'final' (the deepest feature map), or any
+   * stage name. Methods ask for taps, so one head attaches to every backbone.
+   */
+  tap(name: string): StageInfo {
+    if (name === TAP_LOW) return this.lowLevelStage;
+    if (name === TAP_FINAL) return this.lastFeatureStage;
+    return this.stage(name);
+  }
+
+  /** Run the backbone and return the requested taps by the names asked for. */
+  taps(ops: Ops, x: Tensor, names: readonly string[]): Record<string, Tensor> {
+    const stages = names.map((n) => this.tap(n).name);
+    const out = this.forward(ops, x, [...new Set(stages)]);
+    return Object.fromEntries(names.map((n, i) => [n, out[stages[i]]]));
   }
 
   stage(name: string): StageInfo {

@@ -12,13 +12,14 @@
 import type { GraphDef } from '../graph.ts';
 import type { GraphEntry } from '../registry.ts';
 import type { Backbone } from './backbone.ts';
+import { CamTinyBackbone } from './cam-tiny.ts';
 import { MobileNetV2 } from './mobilenet-v2.ts';
 import { ResNet } from './resnet.ts';
 import { ResNet38d } from './resnet38d.ts';
 import { VGG16, VGG16d } from './vgg16.ts';
 
-export { Backbone, type StageInfo } from './backbone.ts';
-export { ResNet, ResNet38d, VGG16, VGG16d, MobileNetV2 };
+export { Backbone, TAP_FINAL, TAP_LOW, type StageInfo } from './backbone.ts';
+export { ResNet, ResNet38d, VGG16, VGG16d, MobileNetV2, CamTinyBackbone };
 
 export const BACKBONE_ARCHS = ['resnet50', 'resnet101', 'resnet38d', 'vgg16', 'vgg16d', 'mobilenet_v2'] as const;
 export type BackboneArch = (typeof BACKBONE_ARCHS)[number];
@@ -158,4 +159,45 @@ export function backboneGraphEntries(): [string, GraphEntry][] {
     }
   }
   return entries;
+}
+
+// ---- backbones as methods' feature extractors ------------------------------------------------
+
+/** The backbones a method's head attaches to (`wsss train --backbone`), with what they are. */
+export const FEATURE_BACKBONES: Record<string, string> = {
+  'cam-tiny': "the synthetic benchmark's reference net (6 convs, stride 4, receptive field 21 px)",
+  resnet50: 'ResNet-50 (torchvision), output stride 16 (-os8 for 8), no ImageNet classifier',
+  resnet101: 'ResNet-101 (torchvision), output stride 16 (-os8 for 8), no ImageNet classifier',
+  resnet38d: 'WideResNet-38 "resnet38d", output stride 8',
+  vgg16d: 'VGG-16 DeepLab-LargeFOV "vgg16d", output stride 8',
+  mobilenet_v2: 'MobileNetV2 (torchvision), output stride 32, no ImageNet classifier',
+};
+
+/**
+ * A backbone as a method's feature extractor: `cam-tiny` or a backbone name (suffixes as in
+ * the header; `-w<N>` divides the width, `-os8`/`-os16` sets a ResNet's output stride, 16 by
+ * default here as in DeepLab-style WSSS nets). ImageNet classifiers are dropped: a method brings
+ * its own head. Finalised; its parameters keep their torchvision/official names.
+ */
+export function createFeatureBackbone(name: string, o: { width?: number } = {}): Backbone {
+  const base = featureBackboneBase(name);
+  if (base === 'cam-tiny') {
+    const m = /^cam-tiny(?:-w(\d+))?$/.exec(name);
+    if (!m) throw new Error(`backbone '${name}': cam-tiny takes only a -w<N> suffix`);
+    return new CamTinyBackbone(o.width ?? (m[1] ? 1 / Number(m[1]) : 1)).finalise();
+  }
+  const { arch, options } = parseBackboneName(name);
+  const overrides: BackboneOptions = { width: o.width };
+  if (arch === 'resnet50' || arch === 'resnet101') overrides.outputStride = options.outputStride ?? 16;
+  if (['resnet50', 'resnet101', 'mobilenet_v2'].includes(arch)) overrides.numClasses = 0;
+  return createBackbone(name, overrides);
+}
+
+/** The FEATURE_BACKBONES entry a backbone name builds on; an error lists the known ones. */
+export function featureBackboneBase(name: string): string {
+  const base = Object.keys(FEATURE_BACKBONES)
+    .sort((a, b) => b.length - a.length)
+    .find((b) => name === b || name.startsWith(`${b}-`));
+  if (!base) throw new Error(`unknown backbone '${name}'; known: ${Object.keys(FEATURE_BACKBONES).join(', ')} (suffixes: -w<N> width/N, -os8|-os16 for ResNets)`);
+  return base;
 }

@@ -125,6 +125,10 @@ export class ResNet38d extends Backbone {
   readonly arch = 'resnet38d';
   readonly outputStride = 8;
   readonly stages: StageInfo[];
+  /** 1-Stage's skip input is conv3, the raw residual sum of b3 (SPEC §1.1), not SEAM's activated one. */
+  override get lowLevelStage(): StageInfo {
+    return this.stage('conv3');
+  }
   readonly conv1a: Conv2d;
   /** Blocks in forward order with their official names (b2, b2_1, …, b7). */
   readonly blocks: [string, PreActBlock][] = [];

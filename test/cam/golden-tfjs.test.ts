@@ -15,6 +15,7 @@ const adapters: Record<string, () => Promise<(v: GoldenVector, via: Interpreter)
   cam_multiscale_edam: () => import('../golden/modules/cam_multiscale_edam.ts').then((m) => m.compute),
   edam_da_layer: () => import('../golden/modules/edam_da_layer.ts').then((m) => m.compute),
   onestage_baseline_cam: () => import('../golden/modules/onestage_baseline_cam.ts').then((m) => m.compute),
+  multilabel_soft_margin: () => import('../golden/modules/multilabel_soft_margin.ts').then((m) => m.compute),
 };
 
 for (const [module, load] of Object.entries(adapters)) {

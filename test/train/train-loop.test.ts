@@ -2,7 +2,7 @@
 // (acceptance 3: a small net reaches > 90 % accuracy on a tiny synthetic classification task).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -153,6 +153,49 @@ test('training loop: a small net learns a synthetic 3-class task to > 90 % held-
     const acc = labels.filter((l, i) => pred[i] === l).length / labels.length;
     console.log(`held-out accuracy ${acc}`);
     assert.ok(acc > 0.9, `accuracy ${acc}`);
+    params.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('training loop: stages freeze what they name (trainableAt) and maxSteps ends a run complete', async () => {
+  await startTfjs();
+  const dir = mkdtempSync(join(tmpdir(), 'wsss-stages-'));
+  try {
+    const { net, params } = setup(4);
+    const before = params.toParamValues();
+    // Stage 'head-only' (steps 0–2) freezes the convs; stage 'all' (from step 3) trains everything.
+    const snapshots: Map<string, Float32Array>[] = [];
+    const loss = lossFn(net, 4);
+    const r = trainLoop({
+      module: net,
+      params,
+      steps: 8,
+      maxSteps: 5,
+      seed: 4,
+      schedule: { kind: 'poly', baseLr: 0.05, totalSteps: 8, warmupSteps: 0 },
+      sgd: { momentum: 0.9, weightDecay: 1e-4 },
+      outDir: dir,
+      checkpointEvery: 100,
+      config: { test: 'stages' },
+      progress: false,
+      trainableAt: (step) => (step < 3 ? { key: 'head-only', trains: (n) => n.startsWith('fc.') } : { key: 'all', trains: () => true }),
+      loss: (ops, step) => {
+        if (step === 3) snapshots.push(new Map([...params.toParamValues()].map(([k, v]) => [k, Float32Array.from(v.data)])));
+        return loss(ops, step);
+      },
+    });
+    assert.equal(r.steps, 5, 'maxSteps ends the run at step 5 of 8');
+    assert.ok(existsSync(join(dir, 'model.safetensors')), 'and writes the model');
+    const atStage2 = snapshots[0];
+    const end = params.toParamValues();
+    const changed = (a: Float32Array, b: Float32Array) => a.some((v, i) => Math.abs(v - b[i]) > 1e-7);
+    for (const name of ['c1.weight', 'c2.weight', 'b1.weight']) {
+      assert.ok(!changed(before.get(name)!.data, atStage2.get(name)!), `${name} frozen in the first stage`);
+      assert.ok(changed(atStage2.get(name)!, end.get(name)!.data), `${name} trained in the second stage`);
+    }
+    assert.ok(changed(before.get('fc.weight')!.data, atStage2.get('fc.weight')!), 'fc trained in the first stage');
     params.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,21 @@
+// Every method, by name. Adding a method adds its folder and one line here; the CLI
+// (`wsss train`, `wsss export --run`, `wsss methods`) and the benchmark read this list.
+
+import { camMethod } from './cam/index.ts';
+import type { MethodDef } from './method.ts';
+
+const methods: MethodDef[] = [camMethod];
+
+export function methodNames(): string[] {
+  return methods.map((m) => m.name);
+}
+
+export function allMethods(): readonly MethodDef[] {
+  return methods;
+}
+
+export function getMethod(name: string): MethodDef {
+  const m = methods.find((d) => d.name === name);
+  if (!m) throw new Error(`unknown method '${name}'; known methods: ${methodNames().join(', ')}`);
+  return m;
+}

@@ -1,0 +1,187 @@
+// The generic trainer: trains any registered method (graphs/methods/) on image-level labels.
+// Everything method-specific comes from the method's description: the network and its training
+// forward (named loss terms), parameter groups, training stages (epochs, frozen parameters,
+// which losses are on) and an optional batch sampler. SGD with a poly schedule; every step's
+// batch and augmentation are derived from (seed, step), so a resumed run is exact
+// (train/train-loop.ts). The run's checkpoint stores the method, backbone, options and class
+// names, which is all `wsss export --run` needs.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { globToRegExp, initialiseAll, type ParamValues } from '../graphs/module.ts';
+import { resolveOptions, type MethodDef, type TrainingHyper, type TrainingStage } from '../graphs/methods/method.ts';
+import { getMethod } from '../graphs/methods/registry.ts';
+import { Rng } from '../graphs/rng.ts';
+import { loadCheckpoint } from './checkpoint.ts';
+import { batchIndices, loadClassificationSet } from './data/classification-set.ts';
+import { augmentSample, toAugSample, type AugmentOptions } from './data/augment.ts';
+import type { ParamGroupRule } from './sgd.ts';
+import { opsTensor, tfTensor } from './tfjs-layout.ts';
+import { TfjsParams } from './tfjs-params.ts';
+import { trainLoop, type TrainResult } from './train-loop.ts';
+
+export interface MethodTrainConfig {
+  method: string;
+  backbone: string;
+  /** Method options given by the user (the rest take the method's defaults). */
+  options: Record<string, unknown>;
+  data: string;
+  split: string;
+  /** Overrides of the method's training defaults for this backbone. */
+  hyper: Partial<TrainingHyper>;
+  seed: number;
+  outDir: string;
+  checkpointEvery: number;
+  /** Pretrained weights (safetensors, our names; a bare backbone's file loads under 'backbone.'). */
+  init?: string;
+  augment: AugmentOptions;
+  /** End the run complete after this many steps (see TrainLoopOptions.maxSteps). */
+  maxSteps?: number;
+  progress?: boolean;
+  /** Stop early as if killed (tests). */
+  stopAfter?: number;
+}
+
+/** What a run's checkpoint records about it (`state.config`); `wsss export --run` reads it. */
+export interface RunConfig {
+  method: string;
+  backbone: string;
+  options: Record<string, unknown>;
+  classNames: string[];
+  data: string;
+  split: string;
+  hyper: TrainingHyper;
+  stages: TrainingStage[];
+  seed: number;
+  init: string | null;
+  augment: AugmentOptions;
+}
+
+export interface MethodTrainSummary extends TrainResult {
+  method: string;
+  backbone: string;
+  images: number;
+  classes: string[];
+  stepsPerEpoch: number;
+  /** Tensors of --init loaded into the network. */
+  pretrained: number;
+}
+
+/** The training hyper-parameters of a run: the method's defaults for the backbone, overridden. */
+export function resolveHyper(def: MethodDef, backbone: string, given: Partial<TrainingHyper>): TrainingHyper {
+  const h = { ...def.trainingDefaults(backbone) };
+  for (const [k, v] of Object.entries(given)) if (v !== undefined) (h as Record<string, number>)[k] = v;
+  return h;
+}
+
+/** Load `init` into `values` by name and shape (a bare backbone's names are tried under 'backbone.'). */
+function loadInit(path: string, values: ParamValues): Set<string> {
+  const loaded = new Set<string>();
+  for (const [k, v] of loadCheckpoint(path).params) {
+    for (const name of [k, `backbone.${k}`]) {
+      const cur = values.get(name);
+      if (cur && cur.shape.join() === v.shape.join()) {
+        values.set(name, v);
+        loaded.add(name);
+        break;
+      }
+    }
+  }
+  if (!loaded.size) throw new Error(`${path}: no tensor matches the network by name and shape`);
+  return loaded;
+}
+
+/** The stage each step belongs to. */
+export function stageAt(stages: TrainingStage[], stepsPerEpoch: number, step: number): TrainingStage {
+  let end = 0;
+  for (const s of stages) {
+    end += s.epochs * stepsPerEpoch;
+    if (step < end) return s;
+  }
+  return stages[stages.length - 1];
+}
+
+export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSummary> {
+  const def = getMethod(cfg.method);
+  const options = resolveOptions(def, cfg.options);
+  const hyper = resolveHyper(def, cfg.backbone, cfg.hyper);
+  const { ds, images, targets } = await loadClassificationSet(cfg.data, cfg.split);
+  const classNames = ds.classNames;
+  const model = def.build({ backbone: cfg.backbone, classNames, options });
+  const module = model.module;
+  const values: ParamValues = initialiseAll(module, cfg.seed);
+  const pretrained = cfg.init ? loadInit(cfg.init, values) : new Set<string>();
+  const params = new TfjsParams(values, module);
+
+  const stepsPerEpoch = Math.floor(images.length / hyper.batch);
+  if (stepsPerEpoch < 1) throw new Error(`batch ${hyper.batch} is larger than the ${images.length} training images`);
+  const stages = model.stages(hyper.epochs);
+  if (!stages.length) throw new Error(`method ${def.name} gave no training stage`);
+  const steps = stepsPerEpoch * stages.reduce((a, s) => a + s.epochs, 0);
+  const groups: ParamGroupRule[] = model.paramGroups.map((g) => {
+    const re = globToRegExp(g.pattern);
+    return { label: g.label, match: (n: string) => re.test(n), lrMult: g.lrMult, weightDecay: g.weightDecay };
+  });
+  const frozenRes = new Map(stages.map((s) => [s.name, s.frozen.map(globToRegExp)]));
+  const config: RunConfig = {
+    method: def.name,
+    backbone: cfg.backbone,
+    options,
+    classNames,
+    data: cfg.data,
+    split: cfg.split,
+    hyper,
+    stages,
+    seed: cfg.seed,
+    init: cfg.init ?? null,
+    augment: cfg.augment,
+  };
+  const crop = hyper.crop;
+  const numClasses = classNames.length;
+  const result = trainLoop({
+    module,
+    params,
+    steps,
+    seed: cfg.seed,
+    schedule: { kind: 'poly', baseLr: hyper.lr, totalSteps: steps, power: 0.9, warmupSteps: hyper.warmup },
+    sgd: { momentum: hyper.momentum, weightDecay: hyper.weightDecay, groups },
+    outDir: cfg.outDir,
+    checkpointEvery: cfg.checkpointEvery,
+    config: config as unknown as Record<string, unknown>,
+    progress: cfg.progress,
+    stopAfter: cfg.stopAfter,
+    maxSteps: cfg.maxSteps,
+    trainableAt: (step) => {
+      const stage = stageAt(stages, stepsPerEpoch, step);
+      const frozen = frozenRes.get(stage.name)!;
+      return { key: stage.name, trains: (n) => !frozen.some((re) => re.test(n)) };
+    },
+    loss(ops, step) {
+      const stage = stageAt(stages, stepsPerEpoch, step);
+      const idx = model.batchSampler
+        ? model.batchSampler({ labels: targets, batch: hyper.batch, step, seed: cfg.seed })
+        : batchIndices(images.length, hyper.batch, step, cfg.seed);
+      const batch = new Float32Array(idx.length * crop * crop * 3);
+      const y = new Float32Array(idx.length * numClasses);
+      idx.forEach((i, j) => {
+        const rng = new Rng((cfg.seed * 1_000_003 + step) * 131 + j);
+        batch.set(augmentSample(toAugSample(images[i]), rng, { ...cfg.augment, crop }).sample.image, j * crop * crop * 3);
+        y.set(targets[i], j * numClasses);
+      });
+      // The tfjs interpreter stores rank-4 tensors NHWC: the batch is built in that layout.
+      const image = opsTensor(tf.tensor4d(batch, [idx.length, crop, crop, 3]));
+      const labels = opsTensor(tf.tensor2d(y, [idx.length, numClasses]));
+      const out = model.training(ops, { image, labels, labelsData: y, indices: idx }, { step, epoch: Math.floor(step / stepsPerEpoch), stage, seed: cfg.seed });
+      const terms = stage.losses.map((name) => {
+        const t = out.losses[name];
+        if (!t) throw new Error(`method ${def.name}: stage '${stage.name}' needs loss '${name}', the training forward returned ${Object.keys(out.losses).join(', ')}`);
+        return tfTensor(t);
+      });
+      const loss = tf.reshape(terms.length === 1 ? terms[0] : tf.addN(terms), []) as tf.Scalar;
+      const logs: Record<string, tf.Scalar> = {};
+      for (const [k, t] of Object.entries({ ...out.losses, ...out.logs })) logs[k] = tf.reshape(tfTensor(t), []) as tf.Scalar;
+      return { loss, logs };
+    },
+  });
+  params.dispose();
+  return { ...result, method: def.name, backbone: cfg.backbone, images: images.length, classes: classNames, stepsPerEpoch, pretrained: pretrained.size };
+}
