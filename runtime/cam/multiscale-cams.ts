@@ -22,6 +22,8 @@ export interface MultiScaleOptions {
    * ImageCams.strided (IRNet's make_cam.py keeps such stride-4 'cam' maps next to 'high_res').
    */
   stridedOutput?: number;
+  /** Each merged class map is divided by (its max + normEps): 1e-5 (VWE, 1-Stage; the default) or 0 (EDAM). */
+  normEps?: number;
 }
 
 export const DEFAULT_SCALES = [1.0, 0.5, 1.5, 2.0];
@@ -68,7 +70,7 @@ export function viewsOfOutput(t: FloatTensor, scale: number): CamView[] {
 }
 
 export interface ImageCams {
-  /** Merged CAMs of every foreground class [C, H, W], each divided by (max + 1e-5). */
+  /** Merged CAMs of every foreground class [C, H, W], each divided by (max + normEps). */
   cams: Float32Array;
   classes: number;
   height: number;
@@ -120,13 +122,14 @@ export function mergeImageCams(outputs: ScaleOutput[], height: number, width: nu
   if (!views.length) throw new Error('mergeImageCams: no views');
   const classes = views[0].channels;
   const hw = height * width;
-  const cams = normaliseByMax(mergeViews(views, height, width, o.rule), classes, hw, 1e-5);
+  const eps = o.normEps ?? 1e-5;
+  const cams = normaliseByMax(mergeViews(views, height, width, o.rule), classes, hw, eps);
   const result: ImageCams = { cams, classes, height, width, probabilities: probabilities ?? new Float32Array(classes).fill(1) };
   if (o.stridedOutput) {
     const s = o.stridedOutput;
     const sh = Math.floor((height - 1) / s) + 1;
     const sw = Math.floor((width - 1) / s) + 1;
-    result.strided = { cams: normaliseByMax(mergeViews(views, sh, sw, o.rule), classes, sh * sw, 1e-5), height: sh, width: sw };
+    result.strided = { cams: normaliseByMax(mergeViews(views, sh, sw, o.rule), classes, sh * sw, eps), height: sh, width: sw };
   }
   return result;
 }

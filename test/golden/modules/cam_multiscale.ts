@@ -1,20 +1,18 @@
-// Golden adapter: VWE's CAM inference from images (SPEC.md §2.5). The vector's tiny network
-// (conv3x3 s2 + ReLU, conv3x3 + ReLU, bias-free 1×1 classifier; CAM = ReLU(classifier(F))) is
-// written as graph code around the shared CamHead, run on each scale's [image, mirrored image]
-// batch by an interpreter, and the views go through the runtime's aggregation (the same code as
-// the vwe_cam_inference adapter). The vector's images are already normalised: no normalisation
-// in this graph.
+// Golden adapter: VWE's CAM inference from images (SPEC.md §2.5). The vector's stub network
+// (conv3x3 s2 + ReLU, conv3x3 + ReLU, bias-free 1×1 classifier; CAM = ReLU(classifier(F)), widths
+// from the file's weights) is assembled from graph layers around the shared CamHead, run on each
+// scale's [image, mirrored image] batch by an interpreter, and the views go through the runtime's
+// merge (as the vwe_cam_inference adapter). The vector's images are already normalised.
 
 import { CamHead } from '../../../graphs/cam-head.ts';
 import type { GraphDef } from '../../../graphs/graph.ts';
 import { Conv2d } from '../../../graphs/layers.ts';
 import { Module } from '../../../graphs/module.ts';
 import type { Ops, Tensor } from '../../../graphs/ops.ts';
-import { viewsOfOutput, withFlippedTwin } from '../../../runtime/cam/multiscale-cams.ts';
-import type { CamView } from '../../../runtime/cam/multiscale.ts';
+import { mergeImageCams, withFlippedTwin } from '../../../runtime/cam/multiscale-cams.ts';
 import { forwardAll, inputsByNumber, paramsFromVector, type Interpreter } from '../graph-forward.ts';
 import type { GoldenImpl, GoldenVector, ImplOutputs } from '../vector.ts';
-import { vweAggregate } from './vwe_cam_inference.ts';
+import { irnOutputs } from './vwe_cam_inference.ts';
 
 /** conv3x3 (with bias) + ReLU, as `stageN.conv` of the vector's stub backbone. */
 class ConvReluStage extends Module {
@@ -32,16 +30,16 @@ class VweTinyNet extends Module {
   readonly stage1: ConvReluStage;
   readonly stage4: ConvReluStage;
   readonly head: CamHead;
-  constructor(numClasses: number) {
+  constructor(width1: number, width4: number, numClasses: number) {
     super();
-    this.stage1 = this.child('stage1', new ConvReluStage(3, 6, 2));
-    this.stage4 = this.child('stage4', new ConvReluStage(6, 8, 1));
-    this.head = this.child('head', new CamHead(8, numClasses));
+    this.stage1 = this.child('stage1', new ConvReluStage(3, width1, 2));
+    this.stage4 = this.child('stage4', new ConvReluStage(width1, width4, 1));
+    this.head = this.child('head', new CamHead(width4, numClasses));
   }
 }
 
-export function vweTinyGraph(numClasses: number): GraphDef {
-  const module = new VweTinyNet(numClasses).finalise();
+export function vweTinyGraph(width1: number, width4: number, numClasses: number): GraphDef {
+  const module = new VweTinyNet(width1, width4, numClasses).finalise();
   return {
     name: 'vwe-tiny-golden',
     method: 'cam',
@@ -65,7 +63,7 @@ export function vweTinyGraph(numClasses: number): GraphDef {
 export async function compute(v: GoldenVector, via: Interpreter): Promise<ImplOutputs> {
   const scales = v.params.scales as number[];
   const numClasses = v.inputs['classifier.weight'].shape[0];
-  const graph = vweTinyGraph(numClasses);
+  const graph = vweTinyGraph(v.inputs['stage1.conv.weight'].shape[0], v.inputs['stage4.conv.weight'].shape[0], numClasses);
   const values = paramsFromVector(v, {
     'stage1.conv.weight': 'stage1.conv.weight',
     'stage1.conv.bias': 'stage1.conv.bias',
@@ -83,15 +81,19 @@ export async function compute(v: GoldenVector, via: Interpreter): Promise<ImplOu
   });
   const outs = await forwardAll(graph, values, feeds, via);
   const result: ImplOutputs = {};
-  const views: CamView[] = [];
   scales.forEach((s, i) => {
     const raw = outs[i].raw_cams;
     result[`raw_cam_s${keyOf(s)}`] = { shape: raw.dims, data: raw.data };
-    views.push(...viewsOfOutput(raw, s));
   });
   // The first scale is 1.0: its image size is the output size.
   const [, H, W] = images.get(scales[0])!.shape;
-  return { ...result, ...vweAggregate(views, v.inputs.labels.data, H, W, v.params.bkg_score as number) };
+  const cams = mergeImageCams(
+    scales.map((s, i) => ({ scale: s, rawCams: outs[i].raw_cams })),
+    H,
+    W,
+    { scales, flip: true, rule: 'max-flip-sum', stridedOutput: v.params.strided_stride as number, normEps: v.params.norm_eps as number },
+  );
+  return { ...result, ...irnOutputs(cams, v.inputs.labels.data, v.params.bkg_score as number) };
 }
 
 export const run: GoldenImpl = (v) => compute(v, 'onnx');

@@ -530,15 +530,18 @@ static void S(conv2d_grad_input)(const wk_conv *p, const float *dy, const float 
 /* ---------------------------------------------------------------------------------------- */
 /* dense convolution, filter gradient                                                         */
 
-/* dw = patches^T · dy. The pixel sum is split into chunks; each thread accumulates the chunks
- * it takes into its own copy of dw and the copies are summed at the end. Tasks also split the
- * (kh,kw,c) rows so that small layers still give every thread work. */
+/* dw = patches^T · dy. The pixel sum is split into chunks, dealt round-robin to G groups (G =
+ * the pool's thread count): group g sums chunks g, g+G, g+2G, … in that order into its own copy
+ * of dw, and the copies are summed in group order at the end. Which thread runs a task does not
+ * change any sum's order, so the result is the same on every run (training resumes exactly);
+ * it depends only on the thread count. Tasks also split the (kh,kw,c) rows so that small layers
+ * still give every thread work. */
 typedef struct {
   const wk_conv *p;
   const float *x, *dy;
-  int64_t rows, rows_pad, npad, pixels, q_chunk, r_chunk, r_tasks;
+  int64_t rows, rows_pad, npad, pixels, q_chunk, r_chunk, r_tasks, chunks, groups;
   S(tile_t) tile;
-  unsigned char used[64];
+  float *parts[64];
   float *dw;
 } S(conv_bwd_f_t);
 
@@ -546,24 +549,26 @@ static void S(conv_bwd_f_task)(void *ctx, int64_t task, int thread) {
   S(conv_bwd_f_t) *o = ctx;
   const wk_conv *p = o->p;
   const S(tile_t) t = o->tile;
-  const int64_t q0 = (task / o->r_tasks) * o->q_chunk, q1 = MIN(q0 + o->q_chunk, o->pixels);
+  const int64_t g = task / o->r_tasks;
   const int64_t r0 = (task % o->r_tasks) * o->r_chunk, r1 = MIN(r0 + o->r_chunk, o->rows);
-  float *part = wk_scratch(thread, WK_SLOT_PARTIAL, (size_t)o->rows_pad * o->npad);
-  if (!o->used[thread]) {
-    memset(part, 0, sizeof(float) * (size_t)o->rows_pad * o->npad);
-    o->used[thread] = 1;
-  }
+  float *part = o->parts[g];
+  /* This task owns rows [r0, r1) of its group's copy (r_chunk is a multiple of the tile rows). */
+  const int64_t zr1 = MIN(ROUND_UP(r1, t.mr), o->rows_pad);
+  memset(part + r0 * o->npad, 0, sizeof(float) * (size_t)(zr1 - r0) * o->npad);
   float *bp = wk_scratch(thread, WK_SLOT_B, (size_t)KC * o->npad);
   float *ap = wk_scratch(thread, WK_SLOT_A, (size_t)MC * KC);
-  for (int64_t k0 = q0; k0 < q1; k0 += KC) {
-    const int64_t kc = MIN(KC, q1 - k0);
-    S(pack_b)(o->dy + k0 * p->out_c, p->out_c, 1, 0, kc, p->out_c, t.nr, bp);
-    for (int64_t i0 = r0; i0 < r1; i0 += MC) {
-      const int64_t mc = MIN(MC, r1 - i0);
-      S(pack_a_patches_t)(p, o->x, i0, mc, k0, kc, t.mr, ap);
-      for (int64_t j = 0; j < o->npad; j += t.nr)
-        for (int64_t i = 0; i < mc; i += t.mr)
-          t.kernel(kc, ap + i * kc, bp + j * kc, part + (i0 + i) * o->npad + j, o->npad, 1);
+  for (int64_t c = g; c < o->chunks; c += o->groups) {
+    const int64_t q0 = c * o->q_chunk, q1 = MIN(q0 + o->q_chunk, o->pixels);
+    for (int64_t k0 = q0; k0 < q1; k0 += KC) {
+      const int64_t kc = MIN(KC, q1 - k0);
+      S(pack_b)(o->dy + k0 * p->out_c, p->out_c, 1, 0, kc, p->out_c, t.nr, bp);
+      for (int64_t i0 = r0; i0 < r1; i0 += MC) {
+        const int64_t mc = MIN(MC, r1 - i0);
+        S(pack_a_patches_t)(p, o->x, i0, mc, k0, kc, t.mr, ap);
+        for (int64_t j = 0; j < o->npad; j += t.nr)
+          for (int64_t i = 0; i < mc; i += t.mr)
+            t.kernel(kc, ap + i * kc, bp + j * kc, part + (i0 + i) * o->npad + j, o->npad, 1);
+      }
     }
   }
 }
@@ -572,21 +577,18 @@ static void S(conv_bwd_f_reduce)(void *ctx, int64_t task, int thread) {
   (void)thread;
   const S(conv_bwd_f_t) *o = ctx;
   const int64_t N = o->p->out_c, r0 = task * 16, r1 = MIN(r0 + 16, o->rows);
-  int first = 1;
-  for (int t = 0; t < 64; t++) {
-    if (!o->used[t]) continue;
-    const float *part = wk_scratch(t, WK_SLOT_PARTIAL, (size_t)o->rows_pad * o->npad);
+  for (int64_t g = 0; g < o->groups; g++) {
+    const float *part = o->parts[g];
     for (int64_t r = r0; r < r1; r++) {
       float *restrict d = o->dw + r * N;
       const float *restrict s = part + r * o->npad;
-      if (first)
+      if (g == 0)
         memcpy(d, s, N * sizeof(float));
       else
         for (int64_t j = 0; j < N; j++) d[j] += s[j];
     }
-    first = 0;
   }
-  if (first)
+  if (o->groups == 0)
     for (int64_t r = r0; r < r1; r++) memset(o->dw + r * N, 0, N * sizeof(float));
 }
 
@@ -613,7 +615,11 @@ static void S(conv2d_grad_filter)(const wk_conv *p, const float *x, const float 
     o.r_chunk = MAX((int64_t)MC, ROUND_UP(o.r_chunk / 2, o.tile.mr));
     o.r_tasks = (o.rows + o.r_chunk - 1) / o.r_chunk;
   }
-  if (o.pixels > 0) wk_parallel_for(o.r_tasks * ((o.pixels + o.q_chunk - 1) / o.q_chunk), S(conv_bwd_f_task), &o);
+  o.chunks = (o.pixels + o.q_chunk - 1) / o.q_chunk;
+  o.groups = MIN(MIN(threads, o.chunks), 64);
+  /* The group copies are allocated here, by the calling thread, before any task runs. */
+  for (int64_t g = 0; g < o.groups; g++) o.parts[g] = wk_scratch((int)g, WK_SLOT_PARTIAL, (size_t)o.rows_pad * o.npad);
+  if (o.groups > 0) wk_parallel_for(o.groups * o.r_tasks, S(conv_bwd_f_task), &o);
   wk_parallel_for((o.rows + 15) / 16, S(conv_bwd_f_reduce), &o);
 }
 
@@ -627,6 +633,7 @@ typedef struct {
   int act;
   float alpha;
   double *partials[64];
+  int64_t groups;
   float *out;
 } S(dw_t);
 
@@ -709,10 +716,10 @@ static void S(depthwise_grad_input)(const wk_conv *p, const float *dy, const flo
   wk_parallel_for((int64_t)p->batch * p->in_h, S(dw_bwd_in_task), &o);
 }
 
-/* dw summed per output row in float, then into per-thread double accumulators: the sums run
- * over every pixel of the batch. */
-static void S(dw_bwd_f_task)(void *ctx, int64_t task, int thread) {
-  S(dw_t) *o = ctx;
+/* dw summed per output row in float, then into double accumulators, one per group of rows:
+ * group g takes rows g, g+G, g+2G, … in order (G = the pool's thread count) and the groups are
+ * summed in order, so the result does not depend on which thread ran which row. */
+static void S(dw_bwd_f_row)(S(dw_t) *o, int64_t task, int thread, double *part) {
   const wk_conv *p = o->p;
   const int64_t C = p->in_c, M = p->mult, OC = C * M, taps = (int64_t)p->k_h * p->k_w;
   const int64_t n = task / p->out_h, oh = task % p->out_h;
@@ -738,12 +745,15 @@ static void S(dw_bwd_f_task)(void *ctx, int64_t task, int thread) {
       }
     }
   }
-  double *part = (double *)wk_scratch(thread, WK_SLOT_PARTIAL, (size_t)taps * OC * 2);
-  if (!o->partials[thread]) {
-    memset(part, 0, sizeof(double) * (size_t)taps * OC);
-    o->partials[thread] = part;
-  }
   for (int64_t i = 0; i < taps * OC; i++) part[i] += acc[i];
+}
+
+static void S(dw_bwd_f_task)(void *ctx, int64_t group, int thread) {
+  S(dw_t) *o = ctx;
+  const int64_t rows = (int64_t)o->p->batch * o->p->out_h, size = (int64_t)o->p->k_h * o->p->k_w * o->p->in_c * o->p->mult;
+  double *part = o->partials[group];
+  memset(part, 0, sizeof(double) * (size_t)size);
+  for (int64_t r = group; r < rows; r += o->groups) S(dw_bwd_f_row)(o, r, thread, part);
 }
 
 static void S(depthwise_grad_filter)(const wk_conv *p, const float *x, const float *dy, float *dw) {
@@ -753,11 +763,14 @@ static void S(depthwise_grad_filter)(const wk_conv *p, const float *x, const flo
   o.x = x;
   o.dy = dy;
   const int64_t size = (int64_t)p->k_h * p->k_w * p->in_c * p->mult;
-  wk_parallel_for((int64_t)p->batch * p->out_h, S(dw_bwd_f_task), &o);
+  const int64_t rows = (int64_t)p->batch * p->out_h;
+  o.groups = MIN(MIN((int64_t)wk_threads(), rows), 64);
+  /* The group accumulators are allocated here, by the calling thread, before any task runs. */
+  for (int64_t g = 0; g < o.groups; g++) o.partials[g] = (double *)wk_scratch((int)g, WK_SLOT_PARTIAL, (size_t)size * 2);
+  if (o.groups > 0) wk_parallel_for(o.groups, S(dw_bwd_f_task), &o);
   for (int64_t i = 0; i < size; i++) {
     double s = 0;
-    for (int t = 0; t < 64; t++)
-      if (o.partials[t]) s += o.partials[t][i];
+    for (int64_t g = 0; g < o.groups; g++) s += o.partials[g][i];
     dw[i] = (float)s;
   }
 }
