@@ -16,8 +16,8 @@ interface EpStatus {
 }
 
 const CUDA_HOWTO =
-  'CUDA is opt-in: .npmrc installs onnxruntime-node with onnxruntime-node-install=skip; to fetch the CUDA 12 provider run ' +
-  '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (needs an NVIDIA driver, CUDA 12 and cuDNN 9)';
+  'CUDA is opt-in: package.json\'s allowScripts keeps onnxruntime-node\'s CUDA download from running at install; to fetch the CUDA 12 provider run ' +
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (needs an NVIDIA driver, CUDA 12 and cuDNN 9)';
 
 async function onnxruntimeNode(): Promise<{ version?: string; eps: EpStatus[]; error?: string }> {
   const { createRequire } = await import('node:module');
