@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { importWeights } from '../export/import-weights.ts';
 import { exportOnnx } from '../export/export-onnx.ts';
 import { backboneGraph } from '../graphs/backbones/index.ts';
-import { readNpyFloat32 } from '../runtime/node/npy.ts';
+import { readNpyFloat32 } from '../runtime/node/files/npy.ts';
 
 function option(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -20,10 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { getMethod, methodNames } from '../graphs/methods/registry.ts';
 import type { OptionValue } from '../graphs/methods/method.ts';
 import { PartRecallCounter } from '../runtime/metrics/part-recall.ts';
-import { writeFileAtomic } from '../runtime/node/atomic-write.ts';
-import { dataUri, decodeImageRgb, encodePngRgb } from '../runtime/node/images.ts';
-import { readLabelPng } from '../runtime/node/palette-png.ts';
-import { parseImageList } from '../runtime/node/voc-dataset.ts';
+import { writeFileAtomic } from '../runtime/node/files/atomic-write.ts';
+import { dataUri, decodeImageRgb, encodePngRgb } from '../runtime/node/dataset/images.ts';
+import { readLabelPng } from '../runtime/node/files/palette-png.ts';
+import { parseImageList } from '../runtime/node/dataset/voc-dataset.ts';
 import { composeOverlay } from '../runtime/postprocess.ts';
 import { vocPalette } from '../runtime/voc-palette.ts';
 

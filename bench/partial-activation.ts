@@ -11,9 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PartRecallCounter, type PartRecallResult } from '../runtime/metrics/part-recall.ts';
-import { readCamFile } from '../runtime/node/cam-file.ts';
-import { readLabelPng } from '../runtime/node/palette-png.ts';
-import { parseImageList } from '../runtime/node/voc-dataset.ts';
+import { readCamFile } from '../runtime/node/files/cam-file.ts';
+import { readLabelPng } from '../runtime/node/files/palette-png.ts';
+import { parseImageList } from '../runtime/node/dataset/voc-dataset.ts';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);

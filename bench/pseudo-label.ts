@@ -2,7 +2,7 @@
 // and does its memory stay flat?
 //
 // In one process, on one model and one data set:
-//   pipeline — the real pseudoLabel (runtime/node/pseudo-label.ts) over N images: decode,
+//   pipeline — the real pseudoLabel (runtime/node/pseudo-label/pseudo-label.ts) over N images: decode,
 //              scale + flip views, session.run per scale, merge, label map, palette PNG + CAM
 //              .npy written atomically into a temp folder;
 //   bare     — session.run alone on the same view tensors (same scales, flips, sizes),
@@ -38,9 +38,9 @@ import { initialiseAll } from '../graphs/module.ts';
 import { defaultClassNames, getGraph } from '../graphs/registry.ts';
 import { runScaleViews } from '../runtime/cam/multiscale-cams.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
-import { pseudoLabel, threadPlan, type PseudoLabelItem } from '../runtime/node/pseudo-label.ts';
-import { finishImage, prepareImage } from '../runtime/node/pseudo-label-tasks.ts';
-import { VocDataset } from '../runtime/node/voc-dataset.ts';
+import { pseudoLabel, threadPlan, type PseudoLabelItem } from '../runtime/node/pseudo-label/pseudo-label.ts';
+import { finishImage, prepareImage } from '../runtime/node/pseudo-label/pseudo-label-tasks.ts';
+import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { defaultSynthParams } from '../train/data/synth/params.ts';
 import { writeSynthDataset } from '../train/data/synth/write-dataset.ts';
 

@@ -2,10 +2,10 @@
 // nothing heavy, and so `npm start` and the benchmark call the same code).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
+import { writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
-import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label.ts';
-import { parseImageList, VocDataset } from '../runtime/node/voc-dataset.ts';
+import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label/pseudo-label.ts';
+import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
 import { CliError } from './errors.ts';
 

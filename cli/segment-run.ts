@@ -7,11 +7,11 @@
 
 import { basename, extname, join } from 'node:path';
 import { camLabelMap, multiScaleCams, type MultiScaleOptions } from '../runtime/cam/multiscale-cams.ts';
-import { writeFileAtomic } from '../runtime/node/atomic-write.ts';
-import { decodeImageFile } from '../runtime/node/decode-image.ts';
-import { encodePngRgb } from '../runtime/node/images.ts';
+import { writeFileAtomic } from '../runtime/node/files/atomic-write.ts';
+import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
+import { encodePngRgb } from '../runtime/node/dataset/images.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
-import { encodeIndexedPng } from '../runtime/node/palette-png.ts';
+import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
 import { composeOverlay, DEFAULT_CAM_BG_THRESHOLD, type LabelMap } from '../runtime/postprocess.ts';
 import { preprocessImage, type PixelImage } from '../runtime/preprocess.ts';
 import { segmentPixels } from '../runtime/segment.ts';

@@ -1,7 +1,7 @@
 // The work behind `wsss train` (shared with `npm start` and the methods benchmark).
 import { join } from 'node:path';
 import type { TrainingHyper } from '../graphs/methods/method.ts';
-import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
+import { writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { trainMethod, type MethodTrainSummary } from '../train/method-trainer.ts';
 import { startTfjs } from '../train/tfjs-start.ts';
 

@@ -1,11 +1,11 @@
-// runtime/node/npy.ts: .npy read/write round trips, numpy's header layout, fixture files, errors.
+// runtime/node/files/npy.ts: .npy read/write round trips, numpy's header layout, fixture files, errors.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeNpy, encodeNpy, readNpy, readNpyFloat32, writeNpy } from '../runtime/node/npy.ts';
+import { decodeNpy, encodeNpy, readNpy, readNpyFloat32, writeNpy } from '../runtime/node/files/npy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsss-npy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ParamValues } from '../graphs/module.ts';
 import { decodeSafetensors, encodeSafetensors } from '../graphs/safetensors.ts';
-import { writeFileAtomicSync } from '../runtime/node/atomic-write.ts';
+import { writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 
 const MOMENTUM_PREFIX = 'optimizer.momentum.';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
-import { startServer } from '../runtime/node/server.ts';
+import { startServer } from '../runtime/node/server/server.ts';
 import { ensureDemoBuilt } from './build.ts';
 
 const { values } = parseArgs({

@@ -38,9 +38,9 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('strict', { type: 'boolean', default: false, describe: 'exit with status 1 when any file had a problem' }),
   handler: async (a) => {
     if (!a.pred && !a.cams) throw new CliError('give --pred, --cams, or both', 2);
-    const { evaluateDataset, evalResultJson, locateGroundTruth } = await import('../../runtime/node/evaluate-dataset.ts');
+    const { evaluateDataset, evalResultJson, locateGroundTruth } = await import('../../runtime/node/eval/evaluate-dataset.ts');
     const { parseThresholds } = await import('../../runtime/metrics/cam-threshold-sweep.ts');
-    const { writeFileAtomic } = await import('../../runtime/node/atomic-write.ts');
+    const { writeFileAtomic } = await import('../../runtime/node/files/atomic-write.ts');
     let thresholds: number[];
     try {
       thresholds = parseThresholds(a.thresholds);
@@ -54,9 +54,9 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     } catch (e) {
       throw new CliError((e as Error).message);
     }
-    let examples: import('../../runtime/node/report-html.ts').ReportExample[] = [];
+    let examples: import('../../runtime/node/eval/report-html.ts').ReportExample[] = [];
     if (a.html) {
-      const { prepareExamples } = await import('../../runtime/node/report-html.ts');
+      const { prepareExamples } = await import('../../runtime/node/eval/report-html.ts');
       const gt = locateGroundTruth(a.gt, classNames);
       const prepared = await prepareExamples(result, { pred: a.pred, cams: a.cams, camGating: a['cam-gating'], imageLabels: gt.imageLabels, examples: a.examples });
       examples = prepared.examples;
@@ -90,7 +90,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
 
     if (a.json) await writeFileAtomic(a.json, JSON.stringify(json, null, 1) + '\n');
     if (a.html) {
-      const { renderReportHtml } = await import('../../runtime/node/report-html.ts');
+      const { renderReportHtml } = await import('../../runtime/node/eval/report-html.ts');
       const cmd = ['wsss eval', ...process.argv.slice(3)].join(' ');
       await writeFileAtomic(a.html, renderReportHtml(result, examples, { command: cmd }));
     }

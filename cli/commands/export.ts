@@ -117,7 +117,7 @@ async function exportGraph(args: ExportArgs & { graph: string }): Promise<void> 
 /** Export, verify when asked, then write atomically; prints the summary line. */
 async function exportAndWrite(args: ExportArgs, graph: GraphDef, values: ParamValues, metaClasses: string[], source: string): Promise<void> {
   const { exportOnnx } = await import('../../export/export-onnx.ts');
-  const { writeFileAtomic } = await import('../../runtime/node/atomic-write.ts');
+  const { writeFileAtomic } = await import('../../runtime/node/files/atomic-write.ts');
   const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source });
   let verification;
   if (args.verify) {

@@ -31,7 +31,7 @@ export const importWeightsCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const { importWeights, formatImportReport } = await import('../../export/import-weights.ts');
     const { encodeSafetensors } = await import('../../graphs/safetensors.ts');
-    const { writeFileAtomicSync } = await import('../../runtime/node/atomic-write.ts');
+    const { writeFileAtomicSync } = await import('../../runtime/node/files/atomic-write.ts');
     if (!args.out.endsWith('.safetensors')) throw new CliError(`--out ${args.out}: the checkpoint must be a .safetensors file`, 2);
     let result;
     try {

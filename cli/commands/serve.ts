@@ -32,7 +32,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   handler: async (args) => {
     const { readFile } = await import('node:fs/promises');
     const { openModelFile } = await import('../../runtime/node/open-model-file.ts');
-    const { startServer } = await import('../../runtime/node/server.ts');
+    const { startServer } = await import('../../runtime/node/server/server.ts');
     const { ensureDemoBuilt } = await import('../../web-demo/build.ts');
 
     let model;

@@ -12,7 +12,7 @@ import { TfjsOps } from '../../train/tfjs-interpreter.ts';
 import { fromTf, opsTensor, toTfLogical } from '../../train/tfjs-layout.ts';
 import { TfjsParams } from '../../train/tfjs-params.ts';
 import type { ParamValues } from '../../graphs/module.ts';
-import { readNpyFloat32, type NpyFloat32 } from '../../runtime/node/npy.ts';
+import { readNpyFloat32, type NpyFloat32 } from '../../runtime/node/files/npy.ts';
 
 export const FIXTURES = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures');
 

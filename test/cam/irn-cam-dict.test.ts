@@ -1,4 +1,4 @@
-// The pickle writer (runtime/node/npy-pickle-writer.ts) and IRNet-style CAM dicts:
+// The pickle writer (runtime/node/files/npy-pickle-writer.ts) and IRNet-style CAM dicts:
 // round trips through our pickle reader, through numpy itself when python3 + numpy are
 // installed (skipped otherwise), and `wsss pseudo-label --cam-format irn-dict` against the dense
 // CAMs of the same run.
@@ -9,10 +9,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { readCamFile } from '../../runtime/node/cam-file.ts';
-import { decodeNpy } from '../../runtime/node/npy.ts';
-import { decodeObjectNpy, unpickle, type PickledArray } from '../../runtime/node/npy-pickle.ts';
-import { encodeIrnCamDict, encodeObjectNpy, pickle, type PickleInput } from '../../runtime/node/npy-pickle-writer.ts';
+import { readCamFile } from '../../runtime/node/files/cam-file.ts';
+import { decodeNpy } from '../../runtime/node/files/npy.ts';
+import { decodeObjectNpy, unpickle, type PickledArray } from '../../runtime/node/files/npy-pickle.ts';
+import { encodeIrnCamDict, encodeObjectNpy, pickle, type PickleInput } from '../../runtime/node/files/npy-pickle-writer.ts';
 import { writeCamTinyModel, wsss } from './cli-fixtures.ts';
 
 let dir: string;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TEMP_SUFFIX } from '../../runtime/node/atomic-write.ts';
+import { TEMP_SUFFIX } from '../../runtime/node/files/atomic-write.ts';
 import { lastJson, writeCamTinyModel, wsss, wsssAsync } from './cli-fixtures.ts';
 
 const IMAGES = 64;

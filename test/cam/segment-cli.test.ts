@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { outputStems } from '../../cli/segment-run.ts';
 import { camLabelMap, multiScaleCams } from '../../runtime/cam/multiscale-cams.ts';
 import { openModelFile } from '../../runtime/node/open-model-file.ts';
-import { decodeLabelPng } from '../../runtime/node/palette-png.ts';
+import { decodeLabelPng } from '../../runtime/node/files/palette-png.ts';
 import { pixelsToPlanarRgb } from '../../runtime/preprocess.ts';
 import { lastJson, writeCamTinyModel, wsss } from './cli-fixtures.ts';
 

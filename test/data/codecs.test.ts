@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { readCamFile } from '../../runtime/node/cam-file.ts';
-import { encodeNpy } from '../../runtime/node/npy.ts';
-import { decodeObjectNpy, unpickle, type PickledArray } from '../../runtime/node/npy-pickle.ts';
-import { decodeLabelPng, encodeGreyPng, encodeIndexedPng } from '../../runtime/node/palette-png.ts';
+import { readCamFile } from '../../runtime/node/files/cam-file.ts';
+import { encodeNpy } from '../../runtime/node/files/npy.ts';
+import { decodeObjectNpy, unpickle, type PickledArray } from '../../runtime/node/files/npy-pickle.ts';
+import { decodeLabelPng, encodeGreyPng, encodeIndexedPng } from '../../runtime/node/files/palette-png.ts';
 import { vocPalette } from '../../runtime/voc-palette.ts';
 import { encodePickledDictNpy } from './npy-dict-writer.ts';
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeJpeg } from '../../runtime/node/images.ts';
-import { encodeGreyPng, encodeIndexedPng } from '../../runtime/node/palette-png.ts';
-import { parseAnnotationObjectNames, parseImageList, VocDataset } from '../../runtime/node/voc-dataset.ts';
+import { encodeJpeg } from '../../runtime/node/dataset/images.ts';
+import { encodeGreyPng, encodeIndexedPng } from '../../runtime/node/files/palette-png.ts';
+import { parseAnnotationObjectNames, parseImageList, VocDataset } from '../../runtime/node/dataset/voc-dataset.ts';
 import { encodePickledDictNpy } from './npy-dict-writer.ts';
 
 const W = 12;

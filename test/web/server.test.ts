@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import * as ortNode from 'onnxruntime-node';
-import { startServer, staticRelativePath, type RunningServer } from '../../runtime/node/server.ts';
-import { segmentImageBytes } from '../../runtime/node/segment-image.ts';
+import { startServer, staticRelativePath, type RunningServer } from '../../runtime/node/server/server.ts';
+import { segmentImageBytes } from '../../runtime/node/server/segment-image.ts';
 import { openModel, type OpenModel, type OrtModule } from '../../runtime/session.ts';
 import { fixtureModelBytes, syntheticImage } from './fixture-model.ts';
 

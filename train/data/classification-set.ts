@@ -2,8 +2,8 @@
 
 import { cpus } from 'node:os';
 import { Rng } from '../../graphs/rng.ts';
-import { decodeImageRgb, type RgbImage } from '../../runtime/node/images.ts';
-import { VocDataset } from '../../runtime/node/voc-dataset.ts';
+import { decodeImageRgb, type RgbImage } from '../../runtime/node/dataset/images.ts';
+import { VocDataset } from '../../runtime/node/dataset/voc-dataset.ts';
 
 export interface ClassificationSet {
   ds: VocDataset;

@@ -6,14 +6,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { ConfusionMatrix } from '../metrics/confusion.ts';
-import type { SegmentationScores } from '../metrics/miou.ts';
-import { vocPalette } from '../voc-palette.ts';
-import { readCamFile } from './cam-file.ts';
+import type { ConfusionMatrix } from '../../metrics/confusion.ts';
+import type { SegmentationScores } from '../../metrics/miou.ts';
+import { vocPalette } from '../../voc-palette.ts';
+import { readCamFile } from '../files/cam-file.ts';
 import type { EvalIssue, EvalResult } from './evaluate-dataset.ts';
-import { dataUri, decodeImageRgb, type RgbImage } from './images.ts';
-import { readLabelPng, type LabelImage } from './palette-png.ts';
-import { labelsFromMask } from './voc-dataset.ts';
+import { dataUri, decodeImageRgb, type RgbImage } from '../dataset/images.ts';
+import { readLabelPng, type LabelImage } from '../files/palette-png.ts';
+import { labelsFromMask } from '../dataset/voc-dataset.ts';
 
 export interface ReportExample {
   id: string;

@@ -5,13 +5,13 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { CamThresholdSweep, type ThresholdScore } from '../metrics/cam-threshold-sweep.ts';
-import { ConfusionMatrix } from '../metrics/confusion.ts';
-import { segmentationScores, type SegmentationScores } from '../metrics/miou.ts';
-import { VOC_CLASS_NAMES } from '../voc-palette.ts';
-import { readCamFile } from './cam-file.ts';
-import { readLabelPng, type LabelImage } from './palette-png.ts';
-import { checkLabelValues, labelsFromMask, loadClsLabels, parseImageList, VocDataset } from './voc-dataset.ts';
+import { CamThresholdSweep, type ThresholdScore } from '../../metrics/cam-threshold-sweep.ts';
+import { ConfusionMatrix } from '../../metrics/confusion.ts';
+import { segmentationScores, type SegmentationScores } from '../../metrics/miou.ts';
+import { VOC_CLASS_NAMES } from '../../voc-palette.ts';
+import { readCamFile } from '../files/cam-file.ts';
+import { readLabelPng, type LabelImage } from '../files/palette-png.ts';
+import { checkLabelValues, labelsFromMask, loadClsLabels, parseImageList, VocDataset } from '../dataset/voc-dataset.ts';
 
 export interface EvalOptions {
   /** A data set root (with JPEGImages and SegmentationClass[Aug]) or a folder of ground-truth PNGs. */

@@ -12,10 +12,10 @@ import { realpath, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, sep } from 'node:path';
-import { MAX_CLASSES } from '../postprocess.ts';
-import type { OpenModel } from '../session.ts';
-import { labelCounts } from '../postprocess.ts';
-import { encodeIndexedPng } from './palette-png.ts';
+import { MAX_CLASSES } from '../../postprocess.ts';
+import type { OpenModel } from '../../session.ts';
+import { labelCounts } from '../../postprocess.ts';
+import { encodeIndexedPng } from '../files/palette-png.ts';
 import { ImageDecodeError, segmentImageBytes } from './segment-image.ts';
 
 export interface ServerOptions {

@@ -12,9 +12,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { VOC_CLASS_NAMES } from '../voc-palette.ts';
-import { decodeObjectNpy, isObjectNpy, type PickledArray } from './npy-pickle.ts';
-import { readLabelPng, type LabelImage } from './palette-png.ts';
+import { VOC_CLASS_NAMES } from '../../voc-palette.ts';
+import { decodeObjectNpy, isObjectNpy, type PickledArray } from '../files/npy-pickle.ts';
+import { readLabelPng, type LabelImage } from '../files/palette-png.ts';
 import { decodeImageRgb, type RgbImage } from './images.ts';
 
 /** A data set that cannot be opened or a file in it that is malformed. */

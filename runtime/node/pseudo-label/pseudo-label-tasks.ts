@@ -6,15 +6,15 @@
 // They run in worker threads (pseudo-label-worker.ts) or inline, with the same results; plain
 // data in and out so they cross a thread boundary (typed arrays are transferred, not copied).
 
-import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../cam/multiscale-cams.ts';
-import { selectChannels } from '../cam/multiscale.ts';
-import { pixelsToPlanarRgb } from '../preprocess.ts';
-import type { FloatTensor } from '../session.ts';
-import { writeFileAtomicSync } from './atomic-write.ts';
-import { decodeImageFile, ImageDecodeError } from './decode-image.ts';
-import { encodeIrnCamDict } from './npy-pickle-writer.ts';
-import { encodeNpy } from './npy.ts';
-import { encodeIndexedPng } from './palette-png.ts';
+import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
+import { selectChannels } from '../../cam/multiscale.ts';
+import { pixelsToPlanarRgb } from '../../preprocess.ts';
+import type { FloatTensor } from '../../session.ts';
+import { writeFileAtomicSync } from '../files/atomic-write.ts';
+import { decodeImageFile, ImageDecodeError } from '../dataset/decode-image.ts';
+import { encodeIrnCamDict } from '../files/npy-pickle-writer.ts';
+import { encodeNpy } from '../files/npy.ts';
+import { encodeIndexedPng } from '../files/palette-png.ts';
 
 /** How CAMs are saved: dense float32 [C, H, W] .npy, IRNet's pickled dict, or not at all. */
 export type CamFormat = 'npy' | 'irn-dict' | 'none';

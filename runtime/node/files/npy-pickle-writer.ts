@@ -8,7 +8,7 @@
 // to _codecs.encode on a latin-1 string, which inflates float data by about a third for nothing,
 // and every Python 3 reads protocol 3. Arrays are rebuilt the way NumPy pickles them at this
 // protocol: numpy.core.multiarray._reconstruct(ndarray, (0,), b'b') then BUILD with the state
-// (1, shape, dtype, is_fortran=False, data) — the form runtime/node/npy-pickle.ts reads.
+// (1, shape, dtype, is_fortran=False, data) — the form runtime/node/files/npy-pickle.ts reads.
 
 /** A C-order NumPy array to pickle. */
 export interface PickleArray {

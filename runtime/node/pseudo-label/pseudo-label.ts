@@ -15,10 +15,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { runScaleViews, type MultiScaleOptions, type ScaleOutput } from '../cam/multiscale-cams.ts';
-import type { FloatTensor, OpenModel } from '../session.ts';
-import { removeStaleTempFiles } from './atomic-write.ts';
-import { Progress } from './progress.ts';
+import { runScaleViews, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
+import type { FloatTensor, OpenModel } from '../../session.ts';
+import { removeStaleTempFiles } from '../files/atomic-write.ts';
+import { Progress } from '../progress.ts';
 import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
 import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
 import { WorkerPool } from './worker-pool.ts';
