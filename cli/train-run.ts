@@ -19,6 +19,7 @@ export interface TrainRunArgs {
   checkpointEvery: number;
   init?: string;
   maxSteps?: number;
+  loader?: 'memory' | 'stream' | 'auto';
   backend?: string;
   quiet?: boolean;
 }
@@ -38,6 +39,7 @@ export async function runTrain(a: TrainRunArgs): Promise<MethodTrainSummary> {
     checkpointEvery: a.checkpointEvery,
     init: a.init,
     maxSteps: a.maxSteps,
+    loader: a.loader,
     // Light geometric and colour augmentation, as the papers' classification stage.
     augment: { scale: [0.9, 1.1], flip: true, colorJitter: { brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0 } },
     progress: !a.quiet,

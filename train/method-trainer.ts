@@ -10,10 +10,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { globToRegExp, initialiseAll, type ParamValues } from '../graphs/module.ts';
 import { resolveOptions, type MethodDef, type TrainingHyper, type TrainingStage } from '../graphs/methods/method.ts';
 import { getMethod } from '../graphs/methods/registry.ts';
-import { Rng } from '../graphs/rng.ts';
+import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { loadCheckpoint } from './checkpoint.ts';
-import { batchIndices, loadClassificationSet } from './data/classification-set.ts';
-import { augmentSample, toAugSample, type AugmentOptions } from './data/augment.ts';
+import type { AugmentOptions } from './data/augment.ts';
+import { batchIndices, openTrainingImages } from './data/training-images.ts';
 import type { ParamGroupRule } from './sgd.ts';
 import { opsTensor, tfTensor } from './tfjs-layout.ts';
 import { TfjsParams } from './tfjs-params.ts';
@@ -39,6 +39,11 @@ export interface MethodTrainConfig {
   progress?: boolean;
   /** Stop early as if killed (tests). */
   stopAfter?: number;
+  /**
+   * 'memory' decodes the list once; 'stream' decodes and augments in worker threads, a few steps
+   * ahead; 'auto' (default) streams lists longer than STREAM_ABOVE images. Both give the same crops.
+   */
+  loader?: 'memory' | 'stream' | 'auto';
 }
 
 /** What a run's checkpoint records about it (`state.config`); `wsss export --run` reads it. */
@@ -65,6 +70,9 @@ export interface MethodTrainSummary extends TrainResult {
   /** Tensors of --init loaded into the network. */
   pretrained: number;
 }
+
+/** 'auto' loading streams lists longer than this (the synthetic small preset, 1,500 images, stays in memory). */
+export const STREAM_ABOVE = 2000;
 
 /** The training hyper-parameters of a run: the method's defaults for the backbone, overridden. */
 export function resolveHyper(def: MethodDef, backbone: string, given: Partial<TrainingHyper>): TrainingHyper {
@@ -104,16 +112,26 @@ export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSu
   const def = getMethod(cfg.method);
   const options = resolveOptions(def, cfg.options);
   const hyper = resolveHyper(def, cfg.backbone, cfg.hyper);
-  const { ds, images, targets } = await loadClassificationSet(cfg.data, cfg.split);
-  const classNames = ds.classNames;
+  const classNames = VocDataset.open(cfg.data).classNames;
   const model = def.build({ backbone: cfg.backbone, classNames, options });
   const module = model.module;
   const values: ParamValues = initialiseAll(module, cfg.seed);
   const pretrained = cfg.init ? loadInit(cfg.init, values) : new Set<string>();
   const params = new TfjsParams(values, module);
+  // The sampler needs the labels and the list length, the loader the sampler: labels come first.
+  let targets: Float32Array[] = [];
+  const indicesAt = (step: number) =>
+    model.batchSampler ? model.batchSampler({ labels: targets, batch: hyper.batch, step, seed: cfg.seed }) : batchIndices(targets.length, hyper.batch, step, cfg.seed);
+  const listLength = VocDataset.open(cfg.data).ids(cfg.split).length;
+  const loader = cfg.loader === 'stream' || cfg.loader === 'memory' ? cfg.loader : listLength > STREAM_ABOVE ? 'stream' : 'memory';
+  const source = await openTrainingImages({ data: cfg.data, split: cfg.split, indicesAt, loader, seed: cfg.seed, augment: cfg.augment, crop: hyper.crop });
+  targets = source.targets;
 
-  const stepsPerEpoch = Math.floor(images.length / hyper.batch);
-  if (stepsPerEpoch < 1) throw new Error(`batch ${hyper.batch} is larger than the ${images.length} training images`);
+  const stepsPerEpoch = Math.floor(targets.length / hyper.batch);
+  if (stepsPerEpoch < 1) {
+    await source.close();
+    throw new Error(`batch ${hyper.batch} is larger than the ${targets.length} training images`);
+  }
   const stages = model.stages(hyper.epochs);
   if (!stages.length) throw new Error(`method ${def.name} gave no training stage`);
   const steps = stepsPerEpoch * stages.reduce((a, s) => a + s.epochs, 0);
@@ -137,51 +155,53 @@ export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSu
   };
   const crop = hyper.crop;
   const numClasses = classNames.length;
-  const result = trainLoop({
-    module,
-    params,
-    steps,
-    seed: cfg.seed,
-    schedule: { kind: 'poly', baseLr: hyper.lr, totalSteps: steps, power: 0.9, warmupSteps: hyper.warmup },
-    sgd: { momentum: hyper.momentum, weightDecay: hyper.weightDecay, groups },
-    outDir: cfg.outDir,
-    checkpointEvery: cfg.checkpointEvery,
-    config: config as unknown as Record<string, unknown>,
-    progress: cfg.progress,
-    stopAfter: cfg.stopAfter,
-    maxSteps: cfg.maxSteps,
-    trainableAt: (step) => {
-      const stage = stageAt(stages, stepsPerEpoch, step);
-      const frozen = frozenRes.get(stage.name)!;
-      return { key: stage.name, trains: (n) => !frozen.some((re) => re.test(n)) };
-    },
-    loss(ops, step) {
-      const stage = stageAt(stages, stepsPerEpoch, step);
-      const idx = model.batchSampler
-        ? model.batchSampler({ labels: targets, batch: hyper.batch, step, seed: cfg.seed })
-        : batchIndices(images.length, hyper.batch, step, cfg.seed);
-      const batch = new Float32Array(idx.length * crop * crop * 3);
-      const y = new Float32Array(idx.length * numClasses);
-      idx.forEach((i, j) => {
-        const rng = new Rng((cfg.seed * 1_000_003 + step) * 131 + j);
-        batch.set(augmentSample(toAugSample(images[i]), rng, { ...cfg.augment, crop }).sample.image, j * crop * crop * 3);
-        y.set(targets[i], j * numClasses);
-      });
-      // The tfjs interpreter stores rank-4 tensors NHWC: the batch is built in that layout.
-      const image = opsTensor(tf.tensor4d(batch, [idx.length, crop, crop, 3]));
-      const labels = opsTensor(tf.tensor2d(y, [idx.length, numClasses]));
-      const out = model.training(ops, { image, labels, labelsData: y, indices: idx }, { step, epoch: Math.floor(step / stepsPerEpoch), stage, seed: cfg.seed });
-      const terms = stage.losses.map((name) => {
-        const t = out.losses[name];
-        if (!t) throw new Error(`method ${def.name}: stage '${stage.name}' needs loss '${name}', the training forward returned ${Object.keys(out.losses).join(', ')}`);
-        return tfTensor(t);
-      });
-      const loss = tf.reshape(terms.length === 1 ? terms[0] : tf.addN(terms), []) as tf.Scalar;
-      const logs: Record<string, tf.Scalar> = {};
-      for (const [k, t] of Object.entries({ ...out.losses, ...out.logs })) logs[k] = tf.reshape(tfTensor(t), []) as tf.Scalar;
-      return { loss, logs };
-    },
-  });
-  params.dispose();
-  return { ...result, method: def.name, backbone: cfg.backbone, images: images.length, classes: classNames, stepsPerEpoch, pretrained: pretrained.size };
+  let prepared: { indices: number[]; pixels: Float32Array } | null = null;
+  let result;
+  try {
+    result = await trainLoop({
+      module,
+      params,
+      steps,
+      seed: cfg.seed,
+      schedule: { kind: 'poly', baseLr: hyper.lr, totalSteps: steps, power: 0.9, warmupSteps: hyper.warmup },
+      sgd: { momentum: hyper.momentum, weightDecay: hyper.weightDecay, groups },
+      outDir: cfg.outDir,
+      checkpointEvery: cfg.checkpointEvery,
+      config: config as unknown as Record<string, unknown>,
+      progress: cfg.progress,
+      stopAfter: cfg.stopAfter,
+      maxSteps: cfg.maxSteps,
+      trainableAt: (step) => {
+        const stage = stageAt(stages, stepsPerEpoch, step);
+        const frozen = frozenRes.get(stage.name)!;
+        return { key: stage.name, trains: (n) => !frozen.some((re) => re.test(n)) };
+      },
+      async prepare(step) {
+        prepared = await source.batch(step);
+      },
+      loss(ops, step) {
+        const stage = stageAt(stages, stepsPerEpoch, step);
+        const { indices: idx, pixels: batch } = prepared!;
+        const y = new Float32Array(idx.length * numClasses);
+        idx.forEach((i, j) => y.set(targets[i], j * numClasses));
+        // The tfjs interpreter stores rank-4 tensors NHWC: the batch is built in that layout.
+        const image = opsTensor(tf.tensor4d(batch, [idx.length, crop, crop, 3]));
+        const labels = opsTensor(tf.tensor2d(y, [idx.length, numClasses]));
+        const out = model.training(ops, { image, labels, labelsData: y, indices: idx }, { step, epoch: Math.floor(step / stepsPerEpoch), stage, seed: cfg.seed });
+        const terms = stage.losses.map((name) => {
+          const t = out.losses[name];
+          if (!t) throw new Error(`method ${def.name}: stage '${stage.name}' needs loss '${name}', the training forward returned ${Object.keys(out.losses).join(', ')}`);
+          return tfTensor(t);
+        });
+        const loss = tf.reshape(terms.length === 1 ? terms[0] : tf.addN(terms), []) as tf.Scalar;
+        const logs: Record<string, tf.Scalar> = {};
+        for (const [k, t] of Object.entries({ ...out.losses, ...out.logs })) logs[k] = tf.reshape(tfTensor(t), []) as tf.Scalar;
+        return { loss, logs };
+      },
+    });
+  } finally {
+    params.dispose();
+    await source.close();
+  }
+  return { ...result, method: def.name, backbone: cfg.backbone, images: targets.length, classes: classNames, stepsPerEpoch, pretrained: pretrained.size };
 }

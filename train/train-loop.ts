@@ -41,6 +41,8 @@ export interface TrainLoopOptions {
   logEvery?: number;
   /** Builds the step's loss with the given (training-mode) interpreter. */
   loss(ops: Ops, step: number): StepLoss;
+  /** Awaited before each step (e.g. for its batch from a streaming loader). */
+  prepare?(step: number): Promise<void>;
   /** Saved with checkpoints; resuming with a different config is refused. */
   config: Record<string, unknown>;
   /** Continue from outDir/checkpoint.safetensors when present (default true). */
@@ -80,7 +82,7 @@ function momentumValues(sgd: Sgd): ParamValues {
   return out;
 }
 
-export function trainLoop(o: TrainLoopOptions): TrainResult {
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   mkdirSync(o.outDir, { recursive: true });
   const ckPath = join(o.outDir, CHECKPOINT_FILE);
   const metricsPath = join(o.outDir, METRICS_FILE);
@@ -129,6 +131,7 @@ export function trainLoop(o: TrainLoopOptions): TrainResult {
   const end = Math.min(last, o.stopAfter ?? last);
   for (let step = start; step < end; step++) {
     const { names, vars } = trainedAt(step);
+    if (o.prepare) await o.prepare(step);
     const lr = learningRate(o.schedule, step);
     const ops = new TfjsOps(o.params, { training: true, seed: o.seed * 1_000_003 + step });
     let logs: Record<string, tf.Scalar> = {};

@@ -22,6 +22,7 @@ interface Args {
   'checkpoint-every': number;
   'max-steps'?: number;
   init?: string;
+  loader: string;
   backend?: string;
   [option: string]: unknown;
 }
@@ -60,6 +61,7 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('checkpoint-every', { type: 'number', default: 100, describe: 'steps between checkpoints' })
       .option('max-steps', { type: 'number', describe: 'end the run after this many steps, complete and exportable (the schedule stays that of the full run; a larger value later continues it)' })
       .option('init', { type: 'string', describe: "pretrained weights (.safetensors, our names; a bare backbone's weights from `wsss import-weights` load into the backbone)" })
+      .option('loader', { type: 'string', default: 'auto', choices: ['auto', 'memory', 'stream'], describe: 'training images: decoded once into memory, or streamed (decoded and augmented in worker threads, bounded memory); auto streams lists over 2,000 images. Same crops either way' })
       .option('backend', { type: 'string', describe: 'tfjs backend to use (default: best available, see `wsss doctor`)' })
       .options(methodOptionFlags())
       .check((a) => {
@@ -105,6 +107,7 @@ export const trainCommand: CommandModule<object, Args> = {
         checkpointEvery: a['checkpoint-every'],
         init: a.init,
         maxSteps: a['max-steps'],
+        loader: a.loader as 'auto' | 'memory' | 'stream',
         backend: a.backend,
       });
     } catch (e) {

@@ -98,16 +98,16 @@ test('training loop: N steps + stop + resume N steps equals 2N steps straight', 
       progress: false,
     });
     const a = setup(1);
-    trainLoop({ module: a.net, params: a.params, outDir: join(dir, 'a'), loss: lossFn(a.net, 1), ...common(1) });
+    await trainLoop({ module: a.net, params: a.params, outDir: join(dir, 'a'), loss: lossFn(a.net, 1), ...common(1) });
     const straight = a.params.toParamValues();
 
     const b = setup(1);
-    const first = trainLoop({ module: b.net, params: b.params, outDir: join(dir, 'b'), loss: lossFn(b.net, 1), ...common(1), stopAfter: 3 });
+    const first = await trainLoop({ module: b.net, params: b.params, outDir: join(dir, 'b'), loss: lossFn(b.net, 1), ...common(1), stopAfter: 3 });
     assert.equal(first.steps, 3);
     b.params.dispose();
     // A fresh process would start from fresh parameters: resume must restore everything.
     const c = setup(99);
-    const second = trainLoop({ module: c.net, params: c.params, outDir: join(dir, 'b'), loss: lossFn(c.net, 1), ...common(1) });
+    const second = await trainLoop({ module: c.net, params: c.params, outDir: join(dir, 'b'), loss: lossFn(c.net, 1), ...common(1) });
     assert.equal(second.resumedFrom, 3);
     const resumed = c.params.toParamValues();
     let worst = 0;
@@ -134,7 +134,7 @@ test('training loop: a small net learns a synthetic 3-class task to > 90 % held-
   try {
     const { net, params } = setup(3);
     const steps = 120;
-    trainLoop({
+    await trainLoop({
       module: net,
       params,
       steps,
@@ -168,7 +168,7 @@ test('training loop: stages freeze what they name (trainableAt) and maxSteps end
     // Stage 'head-only' (steps 0–2) freezes the convs; stage 'all' (from step 3) trains everything.
     const snapshots: Map<string, Float32Array>[] = [];
     const loss = lossFn(net, 4);
-    const r = trainLoop({
+    const r = await trainLoop({
       module: net,
       params,
       steps: 8,

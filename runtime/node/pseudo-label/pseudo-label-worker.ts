@@ -3,7 +3,7 @@
 
 import type { Transferable } from 'node:worker_threads';
 import { finishImage, prepareImage, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
-import { serveWorkerTasks } from './worker-pool.ts';
+import { serveWorkerTasks } from '../worker-pool.ts';
 import type { MultiScaleOptions } from '../../cam/multiscale-cams.ts';
 
 export type PseudoLabelTask = { kind: 'prepare'; path: string; multiScale: MultiScaleOptions } | ({ kind: 'finish' } & FinishRequest);

@@ -21,7 +21,7 @@ import { removeStaleTempFiles } from '../files/atomic-write.ts';
 import { Progress } from '../progress.ts';
 import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
 import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
-import { WorkerPool } from './worker-pool.ts';
+import { WorkerPool } from '../worker-pool.ts';
 
 export type { CamFormat } from './pseudo-label-tasks.ts';
 
