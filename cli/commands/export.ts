@@ -86,7 +86,9 @@ async function exportGraph(args: ExportArgs & { graph: string }): Promise<void> 
       throw new CliError((e as Error).message);
     }
     values = ck.params;
-    const cn = (ck.state as { classNames?: unknown } | null)?.classNames;
+    // A `wsss train` checkpoint records its classes in its configuration.
+    const state = ck.state as { classNames?: unknown; config?: { classNames?: unknown } } | null;
+    const cn = state?.config?.classNames ?? state?.classNames;
     if (Array.isArray(cn) && cn.every((c) => typeof c === 'string')) stateClasses = cn;
   }
   const classNames = args.classes
@@ -136,7 +138,7 @@ async function exportAndWrite(args: ExportArgs, graph: GraphDef, values: ParamVa
   await writeFileAtomic(args.out, bytes);
   console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
   // Machine-readable tail line (project convention for commands that report figures).
-  const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name };
+  const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name, method: graph.method };
   if (verification)
     summary.verify = { relErr: verification.relErr, worst: verification.worst, outputs: Object.fromEntries(verification.outputs.map((o) => [o.name, o.relErr])) };
   console.log(JSON.stringify(summary));
