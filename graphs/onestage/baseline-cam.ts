@@ -12,20 +12,25 @@ import type { Ops, ResizeTarget, Tensor } from '../ops.ts';
 export const ONESTAGE_BG_SCORE = 0.1;
 
 export class BaselineCam extends CamHead {
-  constructor(inChannels: number, numForegroundClasses: number) {
+  constructor(
+    inChannels: number,
+    numForegroundClasses: number,
+    readonly bgScore = ONESTAGE_BG_SCORE,
+    readonly normEps = CAM_NORM_EPS,
+  ) {
     super(inChannels, numForegroundClasses, 'fc8');
   }
 
   /**
-   * Masks [N, 1 + C, H, W] at `to` (the image size): channel 0 = ONESTAGE_BG_SCORE, channel
-   * c ≥ 1 = ReLU(resize_AC(fc8(features))) of class c − 1 divided by (its max + 1e-5).
+   * Masks [N, 1 + C, H, W] at `to` (the image size): channel 0 = bgScore (0.1), channel
+   * c ≥ 1 = ReLU(resize_AC(fc8(features))) of class c − 1 divided by (its max + normEps (1e-5)).
    */
   masks(ops: Ops, features: Tensor, to: ResizeTarget): Tensor {
     const logits = ops.resizeBilinear(this.classifier.forward(ops, features), to, true);
-    const fg = divideByPeak(ops, ops.relu(logits), CAM_NORM_EPS);
+    const fg = divideByPeak(ops, ops.relu(logits), this.normEps);
     // A [N, 1, H, W] constant of the dynamic size: one channel of the maps, zeroed, plus the
     // score (the maps are finite, so ·0 is exactly 0).
-    const bg = ops.add(ops.mul(ops.slice(fg, [0], [1], [1]), 0), ONESTAGE_BG_SCORE);
+    const bg = ops.add(ops.mul(ops.slice(fg, [0], [1], [1]), 0), this.bgScore);
     return ops.concat([bg, fg], 1);
   }
 }

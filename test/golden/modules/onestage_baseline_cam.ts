@@ -7,8 +7,8 @@ import { BaselineCam } from '../../../graphs/onestage/baseline-cam.ts';
 import { forwardAll, paramsFromVector, tensorOf, type Interpreter } from '../graph-forward.ts';
 import type { GoldenImpl, GoldenVector, ImplOutputs } from '../vector.ts';
 
-export function baselineCamGraph(inChannels: number, numForeground: number, imageHw: [number, number]): GraphDef {
-  const module = new BaselineCam(inChannels, numForeground).finalise();
+export function baselineCamGraph(inChannels: number, numForeground: number, imageHw: [number, number], bgScore?: number, normEps?: number): GraphDef {
+  const module = new BaselineCam(inChannels, numForeground, bgScore, normEps).finalise();
   return {
     name: 'onestage-baseline-cam-golden',
     method: 'cam',
@@ -32,7 +32,7 @@ export async function compute(v: GoldenVector, via: Interpreter): Promise<ImplOu
   const features = tensorOf(v.inputs.features);
   const [numFg, inChannels] = v.inputs['fc8.weight'].shape;
   const hw = v.inputs.image_hw.data as [number, number];
-  const graph = baselineCamGraph(inChannels, numFg, [hw[0], hw[1]]);
+  const graph = baselineCamGraph(inChannels, numFg, [hw[0], hw[1]], v.params.bg_score as number | undefined, v.params.norm_eps as number | undefined);
   const values = paramsFromVector(v, { 'fc8.weight': 'fc8.weight' });
   const [out] = await forwardAll(graph, values, [{ features: { dims: features.shape, data: features.data } }], via);
   return {
