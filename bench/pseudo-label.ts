@@ -20,11 +20,12 @@
 // ratio this machine allows, however well the work overlaps inference.
 // RSS (the whole process, worker threads included) is sampled every 100 ms during the pipeline.
 //
-// The data set (synthetic, `wsss synth` generator, --size px) and the model (cam-tiny with a
-// seeded random initialisation; inference cost does not depend on training) are made once and
-// cached under .wsss-cache/bench-pseudo-label/.
+// The data set (synthetic, `wsss synth` generator, --size px) and the model (the CAM method on
+// --backbone, default cam-tiny, e.g. resnet50 (output stride 16), with a seeded random
+// initialisation; inference cost does not depend on training) are made once and cached under
+// .wsss-cache/bench-pseudo-label/.
 //
-//   npm run bench -- pseudo-label [--images 2000] [--size 128] [--ep cpu] [--threads N]
+//   npm run bench -- pseudo-label [--images 2000] [--size 128] [--backbone cam-tiny] [--ep cpu] [--threads N]
 //                                 [--workers N] [--scales 1,0.5,1.5,2] [--cam-format npy|irn-dict]
 // The last line is one JSON object: pipeline_ips, bare_ips, overhead_ratio, rss_start_mb,
 // rss_peak_mb, rss_end_mb, and the settings.
@@ -35,7 +36,9 @@ import { join, resolve } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { exportOnnx } from '../export/export-onnx.ts';
 import { initialiseAll } from '../graphs/module.ts';
-import { defaultClassNames, getGraph } from '../graphs/registry.ts';
+import { resolveOptions } from '../graphs/methods/method.ts';
+import { getMethod } from '../graphs/methods/registry.ts';
+import { defaultClassNames } from '../graphs/registry.ts';
 import { runScaleViews } from '../runtime/cam/multiscale-cams.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem } from '../runtime/node/pseudo-label/pseudo-label.ts';
@@ -66,7 +69,8 @@ const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 // --- inputs: data set and model, cached ------------------------------------------------------
 const cache = resolve(import.meta.dirname, '..', '.wsss-cache', 'bench-pseudo-label');
 const dataDir = join(cache, `synth-${size}px-${images}`);
-const modelPath = join(cache, 'cam-tiny-random.onnx');
+const backbone = option('backbone', 'cam-tiny');
+const modelPath = join(cache, `cam-${backbone}-random.onnx`);
 mkdirSync(cache, { recursive: true });
 {
   const p = defaultSynthParams('standard', 0);
@@ -78,7 +82,8 @@ mkdirSync(cache, { recursive: true });
   if (r.status !== 'exists') console.log(`generated ${images} synthetic ${size} px images in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 if (!existsSync(modelPath)) {
-  const graph = getGraph('cam-tiny', { classNames: defaultClassNames(6) });
+  const cam = getMethod('cam');
+  const { graph } = cam.build({ backbone, classNames: defaultClassNames(6), options: resolveOptions(cam, {}) });
   writeFileSync(modelPath, exportOnnx(graph, initialiseAll(graph.module, 0), { classNames: defaultClassNames(6) }));
 }
 const ds = VocDataset.open(dataDir);
@@ -90,7 +95,7 @@ const model = await openModelFile(modelPath, { providers: [ep], threads, session
 const defaultSession = (await openModelFile(modelPath, { providers: [ep] })).session;
 const ort = (await import('onnxruntime-node')) as unknown as { Tensor: new (t: 'float32', d: Float32Array, dims: readonly number[]) => Tensor };
 console.log(
-  `pseudo-label bench: ${images} images of ${size}×${size} px, scales ${scales.join(',')} + flip, cam-tiny (random init), ` +
+  `pseudo-label bench: ${images} images of ${size}×${size} px, scales ${scales.join(',')} + flip, CAM on ${backbone} (random init), ` +
     `${model.provider} EP, ${threads ?? `all ${availableParallelism()}`} intra-op threads (no spin-waiting), ${workers} worker thread(s), ${availableParallelism()} cores`,
 );
 
@@ -211,6 +216,7 @@ try {
   console.log(
     JSON.stringify({
       bench: 'pseudo-label',
+      backbone,
       images,
       size,
       scales,
