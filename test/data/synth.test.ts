@@ -11,7 +11,7 @@ import { Rng } from '../../graphs/rng.ts';
 import { PART } from '../../runtime/metrics/part-recall.ts';
 import { readLabelPng } from '../../runtime/node/palette-png.ts';
 import { VocDataset } from '../../runtime/node/voc-dataset.ts';
-import { defaultSynthParams, HEAD_PATTERNS, synthClasses, type SynthParams } from '../../train/data/synth/params.ts';
+import { defaultSynthParams, HEAD_PATTERNS, minHeadScale, synthClasses, validateSynthParams, type SynthParams } from '../../train/data/synth/params.ts';
 import { headPatternValue, renderSynthSample } from '../../train/data/synth/render.ts';
 import { synthImageSeed, writeSynthDataset } from '../../train/data/synth/write-dataset.ts';
 
@@ -190,4 +190,69 @@ test('`wsss synth --preset tiny` writes the preset and ends with a JSON line', (
   const again = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'tiny', '--seed', '6'], { encoding: 'utf8' });
   assert.equal(again.status, 1);
   assert.match(again.stderr, /already holds a synthetic data set with different parameters/);
+});
+
+test('`wsss synth --head-scale 0.01` is refused with the parameter named; nothing is written', () => {
+  const out = join(tmp, 'tiny-heads');
+  const r = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'small', '--head-scale', '0.01', '--seed', '101'], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stdout);
+  assert.match(r.stderr, /headScale 0\.01 gives heads of radius 0\.0\d px.*headScale ≥ 0\.39.*headScale 0 for bodies-only/);
+  assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+  // The smallest accepted head scale really draws every object's head (no silent drop).
+  const p = params(101, { headScale: minHeadScale(params(101)) });
+  validateSynthParams(p);
+  const classes = synthClasses(p);
+  for (let k = 0; k < 20; k++) {
+    const s = renderSynthSample(p, classes, new Rng(synthImageSeed(101, 'train', k)));
+    assert.ok(s.objects.length >= 1, `image ${k} has no object`);
+    for (const o of s.objects) assert.ok(o.head.r >= 1.25 && o.headPixels + countIgnoredHead(s, o) > 0, `image ${k}: head of radius ${o.head.r}`);
+  }
+});
+
+/** Head pixels of an object that fell into the ignore band (headPixels counts only the others). */
+function countIgnoredHead(s: ReturnType<typeof renderSynthSample>, o: { head: { cx: number; cy: number; r: number } }): number {
+  let n = 0;
+  for (let i = 0; i < s.label.length; i++) if (s.label[i] === 255 && Math.hypot((i % s.size) - o.head.cx, Math.floor(i / s.size) - o.head.cy) < o.head.r) n++;
+  return n;
+}
+
+test('a data set whose images end up without objects is refused, not written as a success', async () => {
+  // Bodies so large that a head placed on their outline never fits inside the image.
+  const p = params(4, { bodyRadius: [0.4, 0.4], headRadius: [1, 1], headScale: 2, aspect: [1, 1], wobble: 0 });
+  const out = join(tmp, 'empty');
+  await assert.rejects(writeSynthDataset(out, p), /(\d+) of 20 images have no object.*Nothing was written/);
+  assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+});
+
+test('`wsss synth --head-scale 0`: bodies-only images whose labels name the bodies\' classes', async () => {
+  const out = join(tmp, 'bodies');
+  const r = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'tiny', '--head-scale', '0', '--seed', '8'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const last = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(last.heads, false);
+  const ds = VocDataset.open(out);
+  const objects = JSON.parse(readFileSync(join(out, 'objects.json'), 'utf8'));
+  const perClass: Record<string, number> = {};
+  let total = 0;
+  for (const id of [...ds.ids('train'), ...ds.ids('val')]) {
+    const s = await ds.sample(id);
+    const parts = await readLabelPng(ds.auxPath('PartMasks', id)!);
+    const objs = objects[id].objects as { label: number; headPixels: number; bodyPixels: number; cue: { fromClass: number } }[];
+    assert.ok(objs.length >= 1, `${id}: no object`);
+    total += objs.length;
+    for (const o of objs) {
+      perClass[ds.classNames[o.label - 1]] = (perClass[ds.classNames[o.label - 1]] ?? 0) + 1;
+      assert.equal(o.headPixels, 0, `${id}: a head was drawn`);
+      assert.ok(o.bodyPixels > 0, `${id}: empty body`);
+      assert.equal(o.cue.fromClass, o.label, `${id}: the body carries its class's cue`);
+    }
+    assert.ok(!parts.data.includes(PART.head), `${id}: head pixels in the part mask`);
+    // Image labels = classes of the bodies present in the mask.
+    const inMask = [...new Set(s.mask!.data.filter((v) => v > 0 && v !== 255))].sort((a, b) => a - b);
+    assert.deepEqual(s.labels, inMask, id);
+    assert.deepEqual(s.labels, [...new Set(objs.map((o) => o.label))].sort((a, b) => a - b), id);
+  }
+  // The summary line counts what objects.json holds.
+  assert.deepEqual(last.objects_per_class, Object.fromEntries(ds.classNames.map((n) => [n, perClass[n] ?? 0])));
+  assert.equal(last.objects_per_image, Math.round((total / 40) * 1e4) / 1e4);
 });

@@ -49,7 +49,7 @@ export interface SynthParams {
   wobble: number;
   /** Head radius as a fraction of the body radius, range (before headScale). */
   headRadius: [number, number];
-  /** Multiplies the head radius: the size of the discriminative part. */
+  /** Multiplies the head radius: the size of the discriminative part. 0 = no heads (bodies only: the body cue's learnability control). */
   headScale: number;
   /** Largest fraction of an object that another one may cover. */
   maxOverlap: number;
@@ -158,6 +158,16 @@ export function synthClasses(p: SynthParams): SynthClass[] {
   }));
 }
 
+/** Smallest head radius drawn, px: a disc this large always covers the 4 pixel centres a head needs. */
+export const MIN_HEAD_RADIUS_PX = 1.25;
+/** Smallest body radius, px at 64 px: its area stays above the 12-px minimum object area with wobble. */
+export const MIN_BODY_RADIUS_PX = 2.5;
+
+/** The smallest headScale > 0 whose smallest head still has MIN_HEAD_RADIUS_PX. */
+export function minHeadScale(p: SynthParams): number {
+  return MIN_HEAD_RADIUS_PX / (p.headRadius[0] * p.bodyRadius[0] * p.size);
+}
+
 /** Throws a readable error for parameters the generator cannot honour. */
 export function validateSynthParams(p: SynthParams): void {
   const bad = (what: string) => {
@@ -175,7 +185,20 @@ export function validateSynthParams(p: SynthParams): void {
   range(p.aspect, 'aspect', 0.2, 5);
   range(p.headRadius, 'headRadius', 0.1, 1);
   range(p.distractors, 'distractors', 0, 6);
-  if (!(p.headScale > 0 && p.headScale <= 2)) bad(`headScale must be in (0, 2], got ${p.headScale}`);
+  if (!(p.headScale >= 0 && p.headScale <= 2)) bad(`headScale must be 0 (bodies only) or in (0, 2], got ${p.headScale}`);
+  // Objects too small to draw are not silently dropped: refuse the sizes up front.
+  const scale = p.size / 64;
+  const smallestBody = p.bodyRadius[0] * p.size;
+  if (smallestBody < MIN_BODY_RADIUS_PX * scale)
+    bad(`bodyRadius ${p.bodyRadius[0]} gives bodies of radius ${smallestBody.toFixed(2)} px; the smallest must be at least ${MIN_BODY_RADIUS_PX} px at 64 px (bodyRadius ≥ ${(MIN_BODY_RADIUS_PX / 64).toFixed(4)})`);
+  if (p.headScale > 0) {
+    const smallestHead = p.headRadius[0] * p.headScale * smallestBody;
+    if (smallestHead < MIN_HEAD_RADIUS_PX)
+      bad(
+        `headScale ${p.headScale} gives heads of radius ${smallestHead.toFixed(2)} px at size ${p.size}; a head needs at least ${MIN_HEAD_RADIUS_PX} px ` +
+          `(headScale ≥ ${minHeadScale(p).toFixed(3)} here), or headScale 0 for bodies-only images`,
+      );
+  }
   if (!(p.bodyCue >= 0 && p.bodyCue <= 0.5)) bad(`bodyCue must be in [0, 0.5], got ${p.bodyCue}`);
   if (!(p.bodyCueReliability >= 0 && p.bodyCueReliability <= 1)) bad(`bodyCueReliability must be in [0, 1], got ${p.bodyCueReliability}`);
   if (!(p.clutter >= 0 && p.clutter <= 1)) bad(`clutter must be in [0, 1], got ${p.clutter}`);
