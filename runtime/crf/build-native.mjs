@@ -3,8 +3,8 @@
 //   runtime/crf/native/build/wsss_crf.node  (+ build-info.json)
 //
 // Runs from `npm ci` (postinstall, with --optional) and by hand with `npm run build:crf`.
-// On x86-64 the hot loops get an AVX2+FMA and a baseline copy picked at load time
-// (target_clones), so the binary is not tied to the CPU it was built on.
+// On x86-64 crf.c is compiled twice (AVX2+FMA and baseline) and crf_dispatch.c picks the copy
+// for the CPU at load time, so the binary is not tied to the machine it was built on.
 //
 // --optional: never fail (exit 0 with a note): without a compiler the CRF runs on its
 // WebAssembly build (runtime/crf/wasm/crf.wasm, committed), which works everywhere Node does.
@@ -22,13 +22,16 @@ async function build() {
   const { cc, version } = findCompiler();
   const include = findNodeApiHeaders();
   const base = ['-O3', '-std=gnu11', '-fPIC', '-pthread', '-fvisibility=hidden', '-fno-math-errno', `-I${srcDir}`];
-  const clones = ['-DCRF_TARGET_CLONES'];
-  const cloneTest = '__attribute__((target_clones("avx2","default"))) int f(int x){return x+1;} int main(void){return f(0);}';
-  const variants = process.arch === 'x64' && supportsFlags(cc, clones, cloneTest) ? ['avx2', 'generic'] : ['generic'];
+  // crf.c twice: an AVX2+FMA copy and a baseline one; crf_dispatch.c picks one at load time
+  const avx2 = ['-mavx2', '-mfma'];
+  const withAvx2 = process.arch === 'x64' && supportsFlags(cc, avx2);
+  const variants = withAvx2 ? ['avx2', 'generic'] : ['generic'];
   const units = [
-    { src: 'crf.c', flags: variants.length > 1 ? clones : [] },
+    { src: 'crf.c', obj: 'crf_generic.o', flags: ['-DCRF_VARIANT=generic', '-Wno-psabi'] },
+    { src: 'crf_dispatch.c', flags: withAvx2 ? ['-DCRF_HAVE_AVX2'] : [] },
     { src: 'crf_node.c', flags: [`-I${include}`] },
   ];
+  if (withAvx2) units.push({ src: 'crf.c', obj: 'crf_avx2.o', flags: ['-DCRF_VARIANT=avx2', ...avx2] });
   await buildAddon({ cc, srcDir, outDir, name: 'wsss_crf.node', base, units, info: { compiler: version, variants } });
   console.log(`wsss crf: built the native dense CRF (${variants.join(', ')}) with ${version}`);
 }

@@ -13,6 +13,8 @@ export interface CrfEngine {
   readonly name: CrfEngineName;
   /** threads used when a call does not say (1 for wasm) */
   readonly defaultThreads: number;
+  /** the instruction set the engine's copy uses (native: avx2 or generic; wasm: simd128) */
+  readonly isa: string;
   inference(width: number, height: number, rgb: Uint8Array, kernels: Float32Array, unary: Float32Array, labels: number, iterations: number, threads: number): Float32Array;
 }
 

@@ -24,6 +24,7 @@ export async function instantiateWasmCrf(wasm: BufferSource | WebAssembly.Module
   return {
     name: 'wasm',
     defaultThreads: 1,
+    isa: 'simd128',
     inference(width, height, rgb, kernels, unary, labels, iterations) {
       const n = width * height;
       const sizes = [rgb.length, kernels.length * 4, unary.length * 4, labels * n * 4];

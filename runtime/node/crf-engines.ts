@@ -17,6 +17,7 @@ export const WASM_CRF_PATH = join(crfDir, 'wasm', 'crf.wasm');
 interface NativeCrf {
   inference: CrfEngine['inference'];
   defaultThreads(): number;
+  isa(): string;
 }
 
 /** The native engine, or the reason it is not there. */
@@ -24,7 +25,7 @@ export function loadNativeCrf(): CrfEngine | string {
   if (!existsSync(NATIVE_CRF_PATH)) return `${NATIVE_CRF_PATH} is not built (npm run build:crf)`;
   try {
     const addon = createRequire(import.meta.url)(NATIVE_CRF_PATH) as NativeCrf;
-    return { name: 'native', defaultThreads: addon.defaultThreads(), inference: addon.inference };
+    return { name: 'native', defaultThreads: addon.defaultThreads(), isa: addon.isa(), inference: addon.inference };
   } catch (e) {
     return `${NATIVE_CRF_PATH} does not load: ${e instanceof Error ? e.message : String(e)}`;
   }

@@ -49,14 +49,15 @@ function run(cmd, args) {
 }
 
 /**
- * Compiles `units` ({ src, flags }, sources in srcDir) with `base` flags, links them into a
+ * Compiles `units` ({ src, flags, obj? }, sources in srcDir; `obj` names the object when one
+ * source is compiled twice) with `base` flags, links them into a
  * shared library `name`, and installs it in outDir atomically (a process loading the old addon
  * never sees a half-written file), with build-info.json beside it holding `info`.
  */
 export async function buildAddon({ cc, srcDir, outDir, name, base, units, info }) {
   const tmp = mkdtempSync(join(tmpdir(), 'wsss-native-'));
   try {
-    const objects = units.map((u) => join(tmp, u.src.replace(/\.c$/, '.o')));
+    const objects = units.map((u) => join(tmp, u.obj ?? u.src.replace(/\.c$/, '.o')));
     // two at a time: the machines this runs on are small
     const queue = units.map((u, i) => () => run(cc, [...base, ...u.flags, '-c', join(srcDir, u.src), '-o', objects[i]]));
     await Promise.all(

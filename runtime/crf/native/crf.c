@@ -29,11 +29,14 @@
 #include <unistd.h>
 #endif
 
-#if defined(CRF_TARGET_CLONES) && defined(__x86_64__) && defined(__GNUC__)
-/* one binary, an AVX2+FMA and a baseline copy of each hot loop, chosen at load time */
-#define CRF_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define CRF_HOT
+/* The native build compiles this file twice, for AVX2+FMA and for the baseline ISA, with
+ * CRF_VARIANT naming the copy (crf_inference_avx2, crf_inference_generic); crf_dispatch.c picks
+ * one at load time. The wasm build compiles it once, unnamed. */
+#ifdef CRF_VARIANT
+#define CRF_CAT2(a, b) a##_##b
+#define CRF_CAT(a, b) CRF_CAT2(a, b)
+#define crf_inference CRF_CAT(crf_inference, CRF_VARIANT)
+#define crf_default_threads CRF_CAT(crf_default_threads, CRF_VARIANT)
 #endif
 
 #define CRF_MAX_D 5  /* bilateral: 2 position + 3 colour features */
@@ -111,6 +114,12 @@ typedef struct {
   int key_cap;
 } key_table;
 
+static inline int key_equal(const int16_t *a, const int16_t *b, int d) {
+  for (int i = 0; i < d; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
 static uint32_t key_hash(const int16_t *k, int d) {
   uint32_t r = 0;
   for (int i = 0; i < d; i++) {
@@ -163,7 +172,7 @@ static int table_find(key_table *t, const int16_t *k, int insert) {
   for (;;) {
     int32_t s = t->slots[h];
     if (s < 0) break;
-    if (memcmp(t->keys + (size_t)s * d, k, sizeof(int16_t) * (size_t)d) == 0) return s;
+    if (key_equal(t->keys + (size_t)s * d, k, d)) return s;
     h = (h + 1) & (uint32_t)(t->cap - 1);
   }
   if (!insert) return -1;
@@ -295,7 +304,7 @@ static int lattice_build(lattice *L, const float *feature, int n, int d) {
       /* neighbouring pixels mostly share simplex corners: try the previous point's first */
       int v = -1;
       for (int q = 0; q < d1 && v < 0; q++)
-        if (memcmp(prev_key[q], key, sizeof(int16_t) * (size_t)d) == 0) v = prev_vertex[q];
+        if (key_equal(prev_key[q], key, d)) v = prev_vertex[q];
       if (v < 0) v = table_find(&table, key, 1);
       if (v == -2) status = CRF_ERR_MEMORY;
       memcpy(next_key[r], key, sizeof key);
@@ -366,7 +375,8 @@ typedef struct {
   float *values;    /* (m+1) * cp, slot 0 stays zero */
   float *blurred;   /* (m+1) * cp */
   int axis;
-  float *out;       /* n * cp: out += slice */
+  float *out;        /* n * cp: out = base + slice, or out += slice when base is NULL */
+  const float *base; /* n * cp or NULL */
 } filter_job;
 
 /* Unaligned 8- and 4-lane views of the label axis: a row of cp floats is processed as
@@ -375,7 +385,7 @@ typedef struct {
 typedef float vf8u __attribute__((vector_size(32), aligned(4)));
 typedef float vf4u __attribute__((vector_size(16), aligned(4)));
 
-CRF_HOT static void splat_range(void *ctx, int begin, int end) {
+static void splat_range(void *ctx, int begin, int end) {
   filter_job *j = ctx;
   const lattice *L = j->L;
   const int cp = j->cp;
@@ -397,7 +407,7 @@ CRF_HOT static void splat_range(void *ctx, int begin, int end) {
   }
 }
 
-CRF_HOT static void blur_range(void *ctx, int begin, int end) {
+static void blur_range(void *ctx, int begin, int end) {
   filter_job *j = ctx;
   const lattice *L = j->L;
   const int cp = j->cp, m = L->m;
@@ -411,34 +421,35 @@ CRF_HOT static void blur_range(void *ctx, int begin, int end) {
   }
 }
 
-CRF_HOT static void slice_range(void *ctx, int begin, int end) {
+static void slice_range(void *ctx, int begin, int end) {
   filter_job *j = ctx;
   const lattice *L = j->L;
   const int cp = j->cp, d1 = L->d + 1;
   const float *values = j->values;
   for (int p = begin; p < end; p++) {
     float *dst = j->out + (size_t)p * cp;
+    const float *from = j->base ? j->base + (size_t)p * cp : dst;
     const float *w = L->slice_w + (size_t)p * d1;
     const int32_t *vx = L->vertex + (size_t)p * d1;
     int c = 0;
     for (; c + 8 <= cp; c += 8) {
-      vf8u acc = *(const vf8u *)(dst + c);
+      vf8u acc = *(const vf8u *)(from + c);
       for (int r = 0; r < d1; r++) acc += w[r] * *(const vf8u *)(values + (size_t)vx[r] * cp + c);
       *(vf8u *)(dst + c) = acc;
     }
     if (c < cp) {
-      vf4u acc = *(const vf4u *)(dst + c);
+      vf4u acc = *(const vf4u *)(from + c);
       for (int r = 0; r < d1; r++) acc += w[r] * *(const vf4u *)(values + (size_t)vx[r] * cp + c);
       *(vf4u *)(dst + c) = acc;
     }
   }
 }
 
-/* out += slice(blur(splat(in))) with the lattice's folded weights; values/blurred: scratch of
- * (m+1)*cp floats each (slot 0 zero on entry, left zero). */
-static void lattice_filter(const lattice *L, int cp, const float *in, float *out, float *values, float *blurred,
-                           int threads) {
-  filter_job j = {L, cp, in, values, blurred, 0, out};
+/* out = (base or out) + slice(blur(splat(in))) with the lattice's folded weights; values/blurred:
+ * scratch of (m+1)*cp floats each (slot 0 zero on entry, left zero). */
+static void lattice_filter(const lattice *L, int cp, const float *in, const float *base, float *out, float *values,
+                           float *blurred, int threads) {
+  filter_job j = {L, cp, in, values, blurred, 0, out, base};
   parallel_for(threads, L->m, splat_range, &j);
   for (int axis = 0; axis <= L->d; axis++) {
     j.axis = axis;
@@ -465,7 +476,7 @@ static int lattice_fold_weights(lattice *L, float compat, int threads) {
   }
   for (size_t i = 0; i < (size_t)n * CRF_LANES; i++) ones[i] = 1.0f;
   for (size_t e = 0; e < (size_t)n * d1; e++) L->slice_w[e] = L->bary[e] * L->alpha;
-  lattice_filter(L, CRF_LANES, ones, norm, values, blurred, threads);
+  lattice_filter(L, CRF_LANES, ones, NULL, norm, values, blurred, threads);
   for (int p = 0; p < n; p++) norm[p] = 1.0f / sqrtf(norm[(size_t)p * CRF_LANES] + 1e-20f);
   for (int v = 0; v < L->m; v++)
     for (int e = L->gather_start[v]; e < L->gather_start[v + 1]; e++) L->gather_w[e] *= norm[L->gather_point[e]];
@@ -477,27 +488,31 @@ static int lattice_fold_weights(lattice *L, float compat, int threads) {
 
 /* ---------------------------------------------------------------- softmax */
 
-/* mask ? a : b per lane (C has no ?: on vectors) */
-static inline vf4 select4(vi4 mask, vf4 a, vf4 b) { return (vf4)(((vi4)a & mask) | ((vi4)b & ~mask)); }
+typedef float vf8 __attribute__((vector_size(32)));
+typedef int32_t vi8 __attribute__((vector_size(32)));
 
-/* exp on 4 lanes (Cephes expf): x clamped to [-87, 88]; relative error ~2e-7. */
-static inline vf4 exp4(vf4 x) {
-  const vf4 hi = {88.0f, 88.0f, 88.0f, 88.0f}, lo = {-87.0f, -87.0f, -87.0f, -87.0f};
-  x = select4(x > hi, hi, x);
-  x = select4(x < lo, lo, x);
-  vf4 fx = x * 1.44269504088896341f + 0.5f;
-  vf4 t = __builtin_convertvector(__builtin_convertvector(fx, vi4), vf4); /* truncation */
-  t = select4(t > fx, t - 1.0f, t); /* floor */
-  vf4 r = x - t * 0.693359375f - t * -2.12194440e-4f;
-  vf4 y = 1.9875691500e-4f * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * (r * r) + r + 1.0f;
-  vi4 e = (__builtin_convertvector(t, vi4) + 127) << 23;
-  return y * (vf4)e;
-}
+/* mask ? a : b per lane (C has no ?: on vectors), and exp per lane (Cephes expf: x clamped to
+ * [-87, 88], relative error ~2e-7), for 4 and 8 lanes. */
+#define DEFINE_VECTOR_EXP(VF, VI, SELECT, EXP)                                            \
+  static inline VF SELECT(VI mask, VF a, VF b) { return (VF)(((VI)a & mask) | ((VI)b & ~mask)); } \
+  static inline VF EXP(VF x) {                                                         \
+    x = SELECT(x > 88.0f, (VF){0} + 88.0f, x);                                            \
+    x = SELECT(x < -87.0f, (VF){0} - 87.0f, x);                                           \
+    VF fx = x * 1.44269504088896341f + 0.5f;                                              \
+    VF t = __builtin_convertvector(__builtin_convertvector(fx, VI), VF); /* truncation */ \
+    t = SELECT(t > fx, t - 1.0f, t);                                     /* floor */      \
+    VF r = x - t * 0.693359375f - t * -2.12194440e-4f;                                    \
+    VF y = 1.9875691500e-4f * r + 1.3981999507e-3f;                                       \
+    y = y * r + 8.3334519073e-3f;                                                         \
+    y = y * r + 4.1665795894e-2f;                                                         \
+    y = y * r + 1.6666665459e-1f;                                                         \
+    y = y * r + 5.0000001201e-1f;                                                         \
+    y = y * (r * r) + r + 1.0f;                                                           \
+    VI e = (__builtin_convertvector(t, VI) + 127) << 23;                                  \
+    return y * (VF)e;                                                                     \
+  }
+DEFINE_VECTOR_EXP(vf4, vi4, select4, exp4)
+DEFINE_VECTOR_EXP(vf8, vi8, select8, exp8)
 
 typedef struct {
   int cp, n_labels;
@@ -505,26 +520,32 @@ typedef struct {
   float *q;            /* n * cp: softmax over the first n_labels lanes, padding 0 */
 } softmax_job;
 
-CRF_HOT static void softmax_range(void *ctx, int begin, int end) {
+static void softmax_range(void *ctx, int begin, int end) {
   softmax_job *j = ctx;
-  const int cp = j->cp, nl = j->n_labels, blocks = cp / CRF_LANES;
-  const vf4 lane = {0, 1, 2, 3};
+  const int cp = j->cp, nl = j->n_labels;
+  const vf8 lane8 = {0, 1, 2, 3, 4, 5, 6, 7};
+  const vf4 lane4 = {0, 1, 2, 3};
   for (int p = begin; p < end; p++) {
     const float *x = j->logits + (size_t)p * cp;
     float *q = j->q + (size_t)p * cp;
     float mx = x[0];
     for (int c = 1; c < nl; c++) mx = x[c] > mx ? x[c] : mx;
-    vf4 sum = {0, 0, 0, 0};
-    for (int b = 0; b < blocks; b++) {
-      vf4 v;
-      memcpy(&v, x + b * CRF_LANES, sizeof v);
-      vf4 e = exp4(v - mx);
-      e = select4(lane + (float)(b * CRF_LANES) < (float)nl, e, (vf4){0, 0, 0, 0}); /* padding lanes: 0 */
-      memcpy(q + b * CRF_LANES, &e, sizeof e);
-      sum += e;
+    float sum = 0;
+    int c = 0;
+    for (; c + 8 <= cp; c += 8) {
+      vf8 e = exp8(*(const vf8u *)(x + c) - mx);
+      e = select8(lane8 + (float)c < (float)nl, e, (vf8){0}); /* padding lanes: 0 */
+      *(vf8u *)(q + c) = e;
+      sum += e[0] + e[1] + e[2] + e[3] + e[4] + e[5] + e[6] + e[7];
     }
-    const float inv = 1.0f / (sum[0] + sum[1] + sum[2] + sum[3]);
-    for (int c = 0; c < cp; c++) q[c] *= inv;
+    if (c < cp) {
+      vf4 e = exp4(*(const vf4u *)(x + c) - mx);
+      e = select4(lane4 + (float)c < (float)nl, e, (vf4){0});
+      *(vf4u *)(q + c) = e;
+      sum += e[0] + e[1] + e[2] + e[3];
+    }
+    const float inv = 1.0f / sum;
+    for (c = 0; c < cp; c++) q[c] *= inv;
   }
 }
 
@@ -542,11 +563,6 @@ static void neg_unary_range(void *ctx, int begin, int end) {
     float *dst = j->dst + (size_t)p * j->cp;
     for (int c = 0; c < j->cp; c++) dst[c] = c < j->n_labels ? -j->unary[(size_t)c * j->n + p] : 0.0f;
   }
-}
-
-static void copy_range(void *ctx, int begin, int end) {
-  unary_job *j = ctx; /* reused: dst <- src (the negated unaries) */
-  memcpy(j->dst + (size_t)begin * j->cp, j->unary + (size_t)begin * j->cp, sizeof(float) * (size_t)(end - begin) * j->cp);
 }
 
 int crf_inference(int width, int height, const uint8_t *rgb, const crf_kernel *kernels, int n_kernels,
@@ -601,9 +617,9 @@ int crf_inference(int width, int height, const uint8_t *rgb, const crf_kernel *k
   softmax_job sj = {cp, n_labels, neg_u, q};
   parallel_for(threads, n, softmax_range, &sj);
   for (int it = 0; it < iterations; it++) {
-    unary_job cj = {cp, n_labels, n, neg_u, logits};
-    parallel_for(threads, n, copy_range, &cj);
-    for (int k = 0; k < n_kernels; k++) lattice_filter(&lat[k], cp, q, logits, values, blurred, threads);
+    /* logits = -U + Σ_k message_k; the first kernel's slice starts from -U */
+    if (n_kernels == 0) memcpy(logits, neg_u, sizeof(float) * (size_t)n * cp);
+    for (int k = 0; k < n_kernels; k++) lattice_filter(&lat[k], cp, q, k == 0 ? neg_u : NULL, logits, values, blurred, threads);
     softmax_job s = {cp, n_labels, logits, q};
     parallel_for(threads, n, softmax_range, &s);
   }

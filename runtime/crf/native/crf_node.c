@@ -7,6 +7,8 @@
 
 #include "crf.h"
 
+const char *crf_isa(void); /* crf_dispatch.c */
+
 #define CHECK(call)                                                    \
   do {                                                                 \
     if ((call) != napi_ok) {                                           \
@@ -82,11 +84,20 @@ static napi_value default_threads(napi_env env, napi_callback_info info) {
   return v;
 }
 
+static napi_value isa(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  CHECK(napi_create_string_utf8(env, crf_isa(), NAPI_AUTO_LENGTH, &v));
+  return v;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   CHECK(napi_create_function(env, "inference", NAPI_AUTO_LENGTH, inference, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "inference", fn));
   CHECK(napi_create_function(env, "defaultThreads", NAPI_AUTO_LENGTH, default_threads, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "defaultThreads", fn));
+  CHECK(napi_create_function(env, "isa", NAPI_AUTO_LENGTH, isa, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "isa", fn));
   return exports;
 }
