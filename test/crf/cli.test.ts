@@ -1,0 +1,112 @@
+// The dense CRF through the CLI: `wsss pseudo-label --crf` labels equal the CRF API applied to the
+// CAMs it saved; `wsss refine --cams` over those CAMs gives the same files; `wsss refine` on
+// probability maps equals denseCrfLabels; bad inputs (size mismatch, NaN, a 1×1 image) are named
+// while the rest of the batch completes.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+
+import { camCrfLabels } from '../../runtime/crf/cam-crf.ts';
+import { denseCrfLabels } from '../../runtime/crf/dense-crf.ts';
+import { crfParams } from '../../runtime/crf/params.ts';
+import { loadCrfEngine } from '../../runtime/node/crf-engines.ts';
+import { decodeImageFile } from '../../runtime/node/decode-image.ts';
+import { readNpyFloat32, writeNpy } from '../../runtime/node/npy.ts';
+import { decodeLabelPng } from '../../runtime/node/palette-png.ts';
+import { VocDataset } from '../../runtime/node/voc-dataset.ts';
+import { lastJson, writeCamTinyModel, wsss } from '../cam/cli-fixtures.ts';
+import { crfScene } from './scenes.ts';
+
+let dir: string;
+let data: string;
+let model: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wsss-crf-cli-'));
+  data = join(dir, 'synth');
+  model = join(dir, 'cam-tiny.onnx');
+  writeCamTinyModel(model);
+  const r = wsss('synth', '--preset', 'tiny', '--train', '6', '--val', '1', '--out', data);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const labelsOf = (path: string) => decodeLabelPng(new Uint8Array(readFileSync(path)), path).data;
+
+test('pseudo-label --crf psa: labels are the CRF of the saved CAMs (image labels, α 4); refine --cams reproduces them', async () => {
+  const out = join(dir, 'pseudo-crf');
+  const r = wsss('pseudo-label', '--model', model, '--data', data, '--out', out, '--ep', 'cpu', '--scales', '1', '--use-image-labels', '--crf', 'psa', '--crf-alpha', '4');
+  assert.equal(r.status, 0, r.stderr);
+  const summary = lastJson(r.stdout);
+  assert.deepEqual(summary.crf, { ...crfParams('psa'), alpha: 4 });
+  const ds = VocDataset.open(data);
+  const engine = await loadCrfEngine('auto');
+  const ids = readdirSync(join(out, 'labels')).map((f) => f.replace(/\.png$/, ''));
+  assert.equal(ids.length, 6);
+  let changed = 0;
+  for (const id of ids) {
+    const image = await decodeImageFile(ds.imagePath(id));
+    const cams = readNpyFloat32(join(out, 'cams', `${id}.npy`));
+    const keep = (await ds.labels(id)).map((l) => l - 1);
+    const want = camCrfLabels(engine, image, cams.data, cams.shape[0], keep, { params: crfParams('psa'), alpha: 4 });
+    assert.deepEqual(labelsOf(join(out, 'labels', `${id}.png`)), want, id);
+  }
+  const plain = join(dir, 'pseudo');
+  assert.equal(wsss('pseudo-label', '--model', model, '--data', data, '--out', plain, '--ep', 'cpu', '--scales', '1', '--use-image-labels').status, 0);
+  for (const id of ids) if (Buffer.compare(readFileSync(join(plain, 'labels', `${id}.png`)), readFileSync(join(out, 'labels', `${id}.png`))) !== 0) changed++;
+  assert.ok(changed > 0, 'the CRF changed some label maps');
+
+  const refined = join(dir, 'refined');
+  const rr = wsss('refine', '--crf', 'psa', '--cams', '--use-image-labels', '--data', data, '--probs', join(out, 'cams'), '--out', refined, '--engine', 'wasm');
+  assert.equal(rr.status, 0, rr.stderr);
+  assert.equal(lastJson(rr.stdout).refined, 6);
+  for (const id of ids) assert.deepEqual(labelsOf(join(refined, `${id}.png`)), labelsOf(join(out, 'labels', `${id}.png`)), id);
+});
+
+test('refine: probability maps → denseCrfLabels; size mismatch, NaN and 1×1 images are named, the rest completes; rerun resumes', async () => {
+  const images = join(dir, 'plain-images');
+  const probs = join(dir, 'probs');
+  mkdirSync(images, { recursive: true });
+  mkdirSync(probs, { recursive: true });
+  const good = crfScene(40, 30, 3, 2);
+  const write = async (id: string, s: ReturnType<typeof crfScene>, p = s.probs) => {
+    await sharp(Buffer.from(s.image.data), { raw: { width: s.image.width, height: s.image.height, channels: 3 } }).png().toFile(join(images, `${id}.png`));
+    await writeNpy(join(probs, `${id}.npy`), p.dims, p.data);
+  };
+  await write('good', good);
+  const other = crfScene(32, 24, 3, 4);
+  await write('mismatch', other, crfScene(24, 32, 3, 4).probs);
+  const nan = crfScene(20, 16, 3, 5);
+  const nanData = nan.probs.data.slice();
+  nanData[7] = NaN;
+  await write('nan', nan, { data: nanData, dims: nan.probs.dims });
+  await write('tiny', { image: { data: new Uint8Array([9, 9, 9]), width: 1, height: 1, channels: 3 }, probs: { data: new Float32Array([0.2, 0.8]), dims: [2, 1, 1] }, truth: new Uint8Array(1) });
+  const out = join(dir, 'refine-out');
+  const r = wsss('refine', '--crf', 'edam', '--data', images, '--probs', probs, '--out', out);
+  assert.equal(r.status, 1, 'failures give exit status 1');
+  assert.match(r.stderr, /failed: mismatch: .*mismatch\.npy.*probabilities are 24×32 \(W×H\) but the image is 32×24/);
+  assert.match(r.stderr, /failed: nan: .*nan\.npy.*NaN probability at label 0, pixel 7/);
+  assert.match(r.stderr, /failed: tiny: .*image is 1×1; the dense CRF needs at least 2×2 pixels/);
+  const s = lastJson(r.stdout);
+  assert.equal(s.refined, 1);
+  assert.equal(s.failed, 3);
+  const want = denseCrfLabels(await loadCrfEngine('auto'), good.image, good.probs, crfParams('edam'));
+  assert.deepEqual(labelsOf(join(out, 'good.png')), want);
+  const again = wsss('refine', '--crf', 'edam', '--data', images, '--probs', probs, '--out', out, '--list', writeList(['good']));
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(lastJson(again.stdout).skipped_existing, 1);
+  const bad = wsss('refine', '--crf', 'deeplab', '--data', images, '--probs', probs, '--out', out);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown CRF preset 'deeplab'/);
+});
+
+function writeList(ids: string[]): string {
+  const p = join(dir, 'list.txt');
+  writeFileSync(p, ids.join('\n') + '\n');
+  return p;
+}
