@@ -4,7 +4,7 @@
 // while the rest of the batch completes.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,7 +13,10 @@ import sharp from 'sharp';
 import { camCrfLabels } from '../../runtime/crf/cam-crf.ts';
 import { denseCrfLabels } from '../../runtime/crf/dense-crf.ts';
 import { crfParams } from '../../runtime/crf/params.ts';
+import { crfRefineSegmentation } from '../../runtime/crf/segmentation-crf.ts';
 import { loadCrfEngine } from '../../runtime/node/crf-engines.ts';
+import { openModelFile } from '../../runtime/node/open-model-file.ts';
+import { segmentPixels } from '../../runtime/segment.ts';
 import { decodeImageFile } from '../../runtime/node/decode-image.ts';
 import { readNpyFloat32, writeNpy } from '../../runtime/node/npy.ts';
 import { decodeLabelPng } from '../../runtime/node/palette-png.ts';
@@ -103,6 +106,25 @@ test('refine: probability maps → denseCrfLabels; size mismatch, NaN and 1×1 i
   const bad = wsss('refine', '--crf', 'deeplab', '--data', images, '--probs', probs, '--out', out);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown CRF preset 'deeplab'/);
+});
+
+test('segment --crf psa: labels are crfRefineSegmentation of the segmentation; the overlay is written', async () => {
+  const ds = VocDataset.open(data);
+  const id = ds.ids('train')[0];
+  const out = join(dir, 'segment-crf');
+  const r = wsss('segment', '--model', model, ds.imagePath(id), '--out', out, '--ep', 'cpu', '--crf', 'psa', '--crf-iters', '5');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(String(lastJson(r.stdout).rule), /dense CRF \(5 iterations\)/);
+  const session = await openModelFile(model, { providers: ['cpu'] });
+  try {
+    const seg = await segmentPixels(session, await decodeImageFile(ds.imagePath(id)));
+    const want = crfRefineSegmentation(await loadCrfEngine('auto'), seg, { params: crfParams('psa', { iterations: 5 }), alpha: 4 });
+    assert.deepEqual(labelsOf(join(out, `${id}.png`)), want.data);
+    assert.notDeepEqual(want.data, seg.labels.data, 'the CRF changed the labels');
+  } finally {
+    await session.release();
+  }
+  assert.ok(existsSync(join(out, `${id}.overlay.png`)));
 });
 
 function writeList(ids: string[]): string {
