@@ -71,6 +71,23 @@ test('pseudo-label --crf psa: labels are the CRF of the saved CAMs (image labels
   for (const id of ids) assert.deepEqual(labelsOf(join(refined, `${id}.png`)), labelsOf(join(out, 'labels', `${id}.png`)), id);
 });
 
+test('eval --pred-crf: a with-CRF column whose figures equal a separate eval of the CRF labels', () => {
+  const plain = join(dir, 'pseudo', 'labels');
+  const crf = join(dir, 'pseudo-crf', 'labels');
+  const both = wsss('eval', '--gt', data, '--pred', plain, '--pred-crf', crf);
+  assert.equal(both.status, 0, both.stderr);
+  assert.match(both.stdout, /IoU\+CRF/);
+  assert.match(both.stdout, /with the dense CRF .*: mIoU [0-9.]+ \([+-][0-9.]+\)/);
+  const j = lastJson(both.stdout) as { miou: number; crf: { miou: number; miou_gain: number; images: number } };
+  const alone = lastJson(wsss('eval', '--gt', data, '--pred', crf).stdout) as { miou: number };
+  const without = lastJson(wsss('eval', '--gt', data, '--pred', plain).stdout) as { miou: number };
+  assert.equal(j.crf.miou, alone.miou);
+  assert.equal(j.miou, without.miou);
+  assert.ok(Math.abs(j.crf.miou_gain - (alone.miou - without.miou)) < 1e-12);
+  assert.equal(j.crf.images, 6);
+  assert.equal(wsss('eval', '--gt', data, '--cams', join(dir, 'pseudo', 'cams'), '--pred-crf', crf).status, 2, '--pred-crf needs --pred');
+});
+
 test('refine: probability maps → denseCrfLabels; size mismatch, NaN and 1×1 images are named, the rest completes; rerun resumes', async () => {
   const images = join(dir, 'plain-images');
   const probs = join(dir, 'probs');
