@@ -1,6 +1,7 @@
 // `wsss pseudo-label`: label maps and CAMs for every image of a data set, with an exported CAM model.
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.ts';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { parseScales, parseProviders } from '../options.ts';
 
@@ -28,7 +29,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
   describe: 'Generate pseudo-labels (palette PNG) and CAMs (.npy) for a data set with an exported CAM model',
   builder: (y) =>
     withCrfOptions(y, "refine the labels with the dense CRF on [background, CAMs], background = (1 − max CAM)^α (psa's rule; replaces --bg-threshold)")
-      .option('crf-alpha', { type: 'number', default: 4, describe: 'CRF: background exponent α of (1 − max CAM)^α (psa: 4 low / 32 high; EDAM: 1)' })
+      .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF: background exponent α of (1 − max CAM)^α (psa: 32 high / 4 low; EDAM: 1)' })
       .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx) with a raw_cams output' })
       .option('data', { type: 'string', demandOption: true, describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json)' })
       .option('list', { type: 'string', describe: 'image list file (one id per line); default: ImageSets/Segmentation/<split>.txt' })

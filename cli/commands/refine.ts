@@ -1,5 +1,6 @@
 // `wsss refine`: the dense CRF over a folder of probability maps (or CAMs) → label PNGs.
 import type { CommandModule } from 'yargs';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { CliError } from '../errors.ts';
 
@@ -24,7 +25,7 @@ export const refineCommand: CommandModule<object, Args> = {
       .option('out', { type: 'string', demandOption: true, describe: 'output folder of <id>.png label maps (palette)' })
       .option('list', { type: 'string', describe: 'image-id list file (default: every .npy in --probs)' })
       .option('cams', { type: 'boolean', default: false, describe: "--probs holds foreground CAMs [K, H, W] (as `wsss pseudo-label` writes them): background (1 − max CAM)^α is added (psa's rule)" })
-      .option('crf-alpha', { type: 'number', default: 4, describe: 'with --cams: background exponent α' })
+      .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'with --cams: background exponent α' })
       .option('use-image-labels', { type: 'boolean', default: false, describe: "with --cams: keep only each image's labelled classes (from the data set)" })
       .option('engine', { type: 'string', default: 'auto', choices: ['auto', 'native', 'wasm'], describe: 'CRF engine: the native addon (SIMD, threads) or WebAssembly; auto = native when built' })
       .example('$0 refine --crf psa --data data/voc --probs runs/seg/probs --out runs/seg/crf', 'CRF-refined labels of a segmentation network')

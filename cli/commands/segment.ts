@@ -1,6 +1,7 @@
 // `wsss segment`: label map and colour overlay PNGs for image files, with any exported model.
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.ts';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { parseProviders, parseScales } from '../options.ts';
 
@@ -23,7 +24,7 @@ export const segmentCommand: CommandModule<object, Args> = {
   describe: 'Segment image files: <name>.png (palette label map) and <name>.overlay.png (colours over the image)',
   builder: (y) =>
     withCrfOptions(y, "refine the labels with the dense CRF (CAM models: background (1 − max CAM)^α over every class; segmentation models: the CRF on their probabilities)")
-      .option('crf-alpha', { type: 'number', default: 4, describe: 'CRF on CAM models: background exponent α' })
+      .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF on CAM models: background exponent α' })
       .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF; the format is read from the bytes)' })
       .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx with wsss metadata)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })

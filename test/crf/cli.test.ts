@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 
-import { camCrfLabels } from '../../runtime/crf/cam-crf.ts';
+import { camCrfLabels, DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { denseCrfLabels } from '../../runtime/crf/dense-crf.ts';
 import { crfParams } from '../../runtime/crf/params.ts';
 import { crfRefineSegmentation } from '../../runtime/crf/segmentation-crf.ts';
@@ -65,7 +65,7 @@ test('pseudo-label --crf psa: labels are the CRF of the saved CAMs (image labels
   assert.ok(changed > 0, 'the CRF changed some label maps');
 
   const refined = join(dir, 'refined');
-  const rr = wsss('refine', '--crf', 'psa', '--cams', '--use-image-labels', '--data', data, '--probs', join(out, 'cams'), '--out', refined, '--engine', 'wasm');
+  const rr = wsss('refine', '--crf', 'psa', '--cams', '--crf-alpha', '4', '--use-image-labels', '--data', data, '--probs', join(out, 'cams'), '--out', refined, '--engine', 'wasm');
   assert.equal(rr.status, 0, rr.stderr);
   assert.equal(lastJson(rr.stdout).refined, 6);
   for (const id of ids) assert.deepEqual(labelsOf(join(refined, `${id}.png`)), labelsOf(join(out, 'labels', `${id}.png`)), id);
@@ -135,7 +135,7 @@ test('segment --crf psa: labels are crfRefineSegmentation of the segmentation; t
   const session = await openModelFile(model, { providers: ['cpu'] });
   try {
     const seg = await segmentPixels(session, await decodeImageFile(ds.imagePath(id)));
-    const want = crfRefineSegmentation(await loadCrfEngine('auto'), seg, { params: crfParams('psa', { iterations: 5 }), alpha: 4 });
+    const want = crfRefineSegmentation(await loadCrfEngine('auto'), seg, { params: crfParams('psa', { iterations: 5 }), alpha: DEFAULT_CRF_ALPHA });
     assert.deepEqual(labelsOf(join(out, `${id}.png`)), want.data);
     assert.notDeepEqual(want.data, seg.labels.data, 'the CRF changed the labels');
   } finally {

@@ -12,6 +12,7 @@ import * as ortNode from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { CRF_PRESETS } from '../../runtime/crf/params.ts';
 import { crfRefineSegmentation } from '../../runtime/crf/segmentation-crf.ts';
 import { loadCrfEngine } from '../../runtime/node/crf-engines.ts';
@@ -56,7 +57,7 @@ test('web demo: the CRF toggle gives the labels of Node’s CRF refinement', { s
   const path = join(dir, 'image.png');
   await sharp(Buffer.from(syntheticImage(160, 120, 5)), { raw: { width: 160, height: 120, channels: 3 } }).png().toFile(path);
   const seg = await segmentImageFile(model, path, { maxSide: 512 });
-  const want = crfRefineSegmentation(await loadCrfEngine('auto'), seg, { params: CRF_PRESETS.psa, alpha: 4 });
+  const want = crfRefineSegmentation(await loadCrfEngine('auto'), seg, { params: CRF_PRESETS.psa, alpha: DEFAULT_CRF_ALPHA });
   let changed = 0;
   for (let i = 0; i < want.data.length; i++) if (want.data[i] !== seg.labels.data[i]) changed++;
   assert.ok(changed > 0, 'the CRF changes some labels of this image (else the test would prove nothing)');

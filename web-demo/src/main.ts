@@ -8,6 +8,7 @@
 // Browser tests read `window.__wsss` (state, provider, labels) instead of scraping the page.
 
 import * as ort from 'onnxruntime-web';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import type { CrfEngine } from '../../runtime/crf/dense-crf.ts';
 import { CRF_PRESETS } from '../../runtime/crf/params.ts';
 import { crfRefineSegmentation } from '../../runtime/crf/segmentation-crf.ts';
@@ -103,8 +104,7 @@ let colours = vocPalette(1);
 let visible: boolean[] = [];
 let current: { seg: Segmentation; labels: LabelMap; crfLabels?: LabelMap } | null = null;
 let crfEngine: Promise<CrfEngine> | null = null;
-/** psa's background exponent for CAM models, as `wsss segment --crf` uses by default */
-const CRF_ALPHA = 4;
+
 
 function setStatus(state: DemoState['state'], text: string): void {
   demo.state = state;
@@ -187,7 +187,7 @@ async function crfLabels(): Promise<LabelMap | null> {
     });
     const engine = await crfEngine;
     const t0 = performance.now();
-    current.crfLabels = crfRefineSegmentation(engine, current.seg, { params: CRF_PRESETS.psa, alpha: CRF_ALPHA });
+    current.crfLabels = crfRefineSegmentation(engine, current.seg, { params: CRF_PRESETS.psa, alpha: DEFAULT_CRF_ALPHA });
     demo.timings.crfMs = performance.now() - t0;
     ui.crfOut.value = ms(demo.timings.crfMs);
   }

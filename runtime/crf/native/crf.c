@@ -225,7 +225,8 @@ static int lattice_build(lattice *L, const float *feature, int n, int d) {
   if (!L->vertex || !L->bary) return CRF_ERR_MEMORY;
 
   key_table table;
-  if (!table_init(&table, d, n > 65536 ? n : 65536)) {
+  /* sized for a few vertices per 16 points and grown on demand: a small table stays in cache */
+  if (!table_init(&table, d, n / 16 > 4096 ? n / 16 : 4096)) {
     table_free(&table);
     return CRF_ERR_MEMORY;
   }
