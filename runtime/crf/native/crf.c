@@ -26,6 +26,7 @@
 #ifndef __EMSCRIPTEN__
 #define CRF_THREADS 1
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #endif
 
@@ -50,42 +51,47 @@ typedef int32_t vi4 __attribute__((vector_size(16)));
 typedef void (*range_fn)(void *ctx, int begin, int end);
 
 #ifdef CRF_THREADS
+/* Work is cut into chunks taken from a shared counter, several per thread, so that a thread the
+ * OS deschedules (a shared machine) delays only its current chunk, not a fixed share. */
 typedef struct {
   range_fn fn;
   void *ctx;
-  int begin, end;
+  int n, chunk;
+  atomic_int next;
 } range_job;
 
+static void run_chunks(range_job *j) {
+  for (;;) {
+    const int begin = atomic_fetch_add(&j->next, j->chunk);
+    if (begin >= j->n) return;
+    j->fn(j->ctx, begin, begin + j->chunk < j->n ? begin + j->chunk : j->n);
+  }
+}
+
 static void *range_thread(void *arg) {
-  range_job *j = arg;
-  j->fn(j->ctx, j->begin, j->end);
+  run_chunks(arg);
   return NULL;
 }
 #endif
 
 #define CRF_MAX_THREADS 64
 
-/* fn over [0, n) in `threads` contiguous chunks; the caller runs the first. Threads are started
- * per call: a call covers a whole pass over the image (milliseconds), thread start is ~20 µs. */
+/* fn over [0, n) on `threads` threads (the caller is one of them). Threads are started per call:
+ * a call covers a whole pass over the image (milliseconds), thread start is ~20 µs. */
 static void parallel_for(int threads, int n, range_fn fn, void *ctx) {
 #ifdef CRF_THREADS
   if (threads > CRF_MAX_THREADS) threads = CRF_MAX_THREADS;
   if (threads > 1 && n >= 4096) {
-    range_job jobs[CRF_MAX_THREADS];
+    range_job job = {fn, ctx, n, 0};
+    job.chunk = n / (threads * 8);
+    if (job.chunk < 512) job.chunk = 512;
+    atomic_init(&job.next, 0);
     pthread_t ids[CRF_MAX_THREADS];
     int started[CRF_MAX_THREADS];
-    for (int t = 0; t < threads; t++) {
-      jobs[t].fn = fn;
-      jobs[t].ctx = ctx;
-      jobs[t].begin = (int)((int64_t)n * t / threads);
-      jobs[t].end = (int)((int64_t)n * (t + 1) / threads);
-    }
-    for (int t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, range_thread, &jobs[t]) == 0;
-    fn(ctx, jobs[0].begin, jobs[0].end);
-    for (int t = 1; t < threads; t++) {
+    for (int t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, range_thread, &job) == 0;
+    run_chunks(&job); /* also finishes the work of any thread that could not start */
+    for (int t = 1; t < threads; t++)
       if (started[t]) pthread_join(ids[t], NULL);
-      else fn(ctx, jobs[t].begin, jobs[t].end); /* could not start: run it here */
-    }
     return;
   }
 #else
