@@ -2,7 +2,7 @@
 // made beforehand, as the C++ reference is timed) on one image and probability map.
 //
 //   npm run bench -- crf --image PNG --probs P.npy [--preset psa|edam|irn] [--iters N]
-//     [--threads N[,N…]] [--engine native|wasm[,…]] [--runs 5] [--out Q.npy] [--reference BIN]
+//     [--threads N[,N…]] [--engine native|wasm|js[,…]] [--runs 5] [--out Q.npy] [--reference BIN]
 //
 // Defaults: ../shared/reference/crf's image.png and probs_c21.npy, preset psa, engine native,
 // threads 1. Lists (--engine native,wasm --threads 1,2) time every combination; the first one is
@@ -47,7 +47,7 @@ const engines = option('engine', 'native').split(',');
 const threadList = option('threads', '1').split(',').map(Number);
 const out = option('out', '');
 const reference = option('reference', '');
-for (const e of engines) if (e !== 'native' && e !== 'wasm') throw new Error(`--engine ${e}: the engines are native and wasm (wasm is the portable fallback, no JavaScript-only engine)`);
+for (const e of engines) if (e !== 'native' && e !== 'wasm' && e !== 'js') throw new Error(`--engine ${e}: the engines are native, wasm and js`);
 if (threadList.some((t) => !(Number.isInteger(t) && t >= 1))) throw new Error('--threads takes positive integers');
 
 const image = await decodeImageFile(imagePath);
@@ -64,7 +64,7 @@ interface Config {
 const configs: Config[] = [];
 for (const name of engines) {
   const engine = await loadCrfEngine(name as CrfEngineChoice);
-  for (const threads of name === 'wasm' ? [1] : threadList) configs.push({ engine, threads, ms: [] });
+  for (const threads of name === 'native' ? threadList : [1]) configs.push({ engine, threads, ms: [] });
 }
 
 // the reference reads raw inputs

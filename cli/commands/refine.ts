@@ -27,7 +27,7 @@ export const refineCommand: CommandModule<object, Args> = {
       .option('cams', { type: 'boolean', default: false, describe: "--probs holds foreground CAMs [K, H, W] (as `wsss pseudo-label` writes them): background (1 − max CAM)^α is added (psa's rule)" })
       .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'with --cams: background exponent α' })
       .option('use-image-labels', { type: 'boolean', default: false, describe: "with --cams: keep only each image's labelled classes (from the data set)" })
-      .option('engine', { type: 'string', default: 'auto', choices: ['auto', 'native', 'wasm'], describe: 'CRF engine: the native addon (SIMD, threads) or WebAssembly; auto = native when built' })
+      .option('engine', { type: 'string', default: 'auto', choices: ['auto', 'native', 'wasm', 'js'], describe: 'CRF engine: the native addon (SIMD, threads), WebAssembly, or the plain TypeScript port; auto = native when built, else wasm' })
       .example('$0 refine --crf psa --data data/voc --probs runs/seg/probs --out runs/seg/crf', 'CRF-refined labels of a segmentation network')
       .example('$0 refine --crf psa --cams --use-image-labels --data data/synth-small --probs runs/pseudo/cams --out runs/pseudo/crf', 'CRF pseudo-labels from saved CAMs') as never,
   handler: async (a) => {
@@ -42,7 +42,7 @@ export const refineCommand: CommandModule<object, Args> = {
     const { refineWithCrf } = await import('../../runtime/node/crf-refine.ts');
     let engine;
     try {
-      engine = await loadCrfEngine(a.engine as 'auto' | 'native' | 'wasm');
+      engine = await loadCrfEngine(a.engine as 'auto' | 'native' | 'wasm' | 'js');
     } catch (e) {
       throw new CliError((e as Error).message, 2);
     }

@@ -1,12 +1,12 @@
 // The dense CRF's one API for Node and the browser: checks the inputs, makes the unaries and runs
-// mean-field inference on an engine (native addon or WebAssembly, same C source; see
-// runtime/node/crf-engines.ts and ./wasm-engine.ts for where engines come from).
+// mean-field inference on an engine (native addon or WebAssembly, same C source, or the plain
+// TypeScript port in ./js-engine.ts; see runtime/node/crf-engines.ts and ./wasm-engine.ts).
 
 import type { PixelImage } from '../preprocess.ts';
 import { checkCrfParams, packKernels, type CrfParams } from './params.ts';
 import { argmaxLabels, unaryFromLabels, unaryFromProbabilities } from './unaries.ts';
 
-export type CrfEngineName = 'native' | 'wasm';
+export type CrfEngineName = 'native' | 'wasm' | 'js';
 
 /** Mean-field inference over interleaved RGB bytes: returns Q float [C][H*W]. */
 export interface CrfEngine {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { CrfEngine, CrfEngineName } from '../crf/dense-crf.ts';
+import { jsCrfEngine } from '../crf/js-engine.ts';
 import { instantiateWasmCrf } from '../crf/wasm-engine.ts';
 
 const crfDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'crf');
@@ -40,9 +41,10 @@ export function loadWasmCrf(): Promise<CrfEngine> {
 
 export type CrfEngineChoice = CrfEngineName | 'auto';
 
-/** The engine asked for; 'auto': native when it loads, else wasm. */
+/** The engine asked for; 'auto': native when it loads, else wasm ('js', the TypeScript port, only when asked: wasm runs wherever Node does). */
 export async function loadCrfEngine(choice: CrfEngineChoice = 'auto'): Promise<CrfEngine> {
   if (choice === 'wasm') return loadWasmCrf();
+  if (choice === 'js') return jsCrfEngine;
   const native = loadNativeCrf();
   if (typeof native !== 'string') return native;
   if (choice === 'native') throw new Error(`native dense CRF unavailable: ${native}`);

@@ -50,3 +50,7 @@ test('lattice mean-field stays within the stated bound of exact mean-field (nati
 test('lattice mean-field stays within the stated bound of exact mean-field (wasm)', async () => {
   await check(await loadCrfEngine('wasm'));
 });
+
+test('lattice mean-field stays within the stated bound of exact mean-field (js)', async () => {
+  await check(await loadCrfEngine('js'));
+});
