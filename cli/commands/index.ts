@@ -1,6 +1,7 @@
 // Every `wsss` command, in the order `wsss --help` lists them. Add new commands here.
 import type { CommandModule } from 'yargs';
 import { pseudoLabelCommand } from './pseudo-label.ts';
+import { refineCommand } from './refine.ts';
 import { trainCommand } from './train.ts';
 import { startCommand } from './start.ts';
 import { exportCommand } from './export.ts';
@@ -19,6 +20,7 @@ export const commands: CommandModule<any, any>[] = [
   trainCommand,
   exportCommand,
   pseudoLabelCommand,
+  refineCommand,
   segmentCommand,
   evalCommand,
   serveCommand,

@@ -3,10 +3,16 @@
 // the overlay, per-class CAM heat maps, the EP that ran and timings.
 //
 // URL parameters: model=<url> (default: the model `wsss serve` serves), ep=webgpu|wasm (or a
-// comma list, default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512).
+// comma list, default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512), crf=1 (start
+// with the dense CRF toggle on).
 // Browser tests read `window.__wsss` (state, provider, labels) instead of scraping the page.
 
 import * as ort from 'onnxruntime-web';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
+import type { CrfEngine } from '../../runtime/crf/dense-crf.ts';
+import { CRF_PRESETS } from '../../runtime/crf/params.ts';
+import { crfRefineSegmentation } from '../../runtime/crf/segmentation-crf.ts';
+import { instantiateWasmCrf } from '../../runtime/crf/wasm-engine.ts';
 import { labelCounts, composeOverlay, camHeatmap, labelsFromMaps, DEFAULT_CAM_BG_THRESHOLD, type LabelMap } from '../../runtime/postprocess.ts';
 import type { PixelImage } from '../../runtime/preprocess.ts';
 import { segmentPixels, type Segmentation } from '../../runtime/segment.ts';
@@ -27,6 +33,8 @@ interface DemoState {
   crossOriginIsolated: boolean;
   failedProviders: { provider: string; error: string }[];
   timings: Record<string, number>;
+  /** Whether the shown labels went through the dense CRF, and its time. */
+  crf: boolean;
   /** Images segmented so far (tests wait for it to grow). */
   segmentations: number;
   /** Last segmentation: labels as base64 of the row-major uint8 label map. */
@@ -62,6 +70,7 @@ const demo: DemoState = {
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
   failedProviders: [],
   timings: {},
+  crf: false,
   segmentations: 0,
   result: null,
 };
@@ -79,6 +88,8 @@ const ui = {
   opacity: $<HTMLInputElement>('opacity'),
   opacityOut: $<HTMLOutputElement>('opacity-out'),
   bgRow: $<HTMLLabelElement>('bg-row'),
+  crf: $<HTMLInputElement>('crf'),
+  crfOut: $<HTMLOutputElement>('crf-out'),
   bg: $<HTMLInputElement>('bg'),
   bgOut: $<HTMLOutputElement>('bg-out'),
   view: $<HTMLSelectElement>('view'),
@@ -91,7 +102,9 @@ ui.canvas.classList.add('empty');
 let model: WebModel | null = null;
 let colours = vocPalette(1);
 let visible: boolean[] = [];
-let current: { seg: Segmentation; labels: LabelMap } | null = null;
+let current: { seg: Segmentation; labels: LabelMap; crfLabels?: LabelMap } | null = null;
+let crfEngine: Promise<CrfEngine> | null = null;
+
 
 function setStatus(state: DemoState['state'], text: string): void {
   demo.state = state;
@@ -164,6 +177,36 @@ function relabel(seg: Segmentation): LabelMap {
   return labelsFromMaps(c.data, c.classes, c.height, c.width, 'cam-threshold', { bgThreshold: bg, outWidth: seg.labels.width, outHeight: seg.labels.height });
 }
 
+/** The CRF-refined labels of the current image (computed once per image, on the wasm engine). */
+async function crfLabels(): Promise<LabelMap | null> {
+  if (!current || !ui.crf.checked) return null;
+  if (!current.crfLabels) {
+    crfEngine ??= fetch('crf.wasm').then((r) => {
+      if (!r.ok) throw new Error(`crf.wasm: HTTP ${r.status}`);
+      return r.arrayBuffer().then((b) => instantiateWasmCrf(b));
+    });
+    const engine = await crfEngine;
+    const t0 = performance.now();
+    current.crfLabels = crfRefineSegmentation(engine, current.seg, { params: CRF_PRESETS.psa, alpha: DEFAULT_CRF_ALPHA });
+    demo.timings.crfMs = performance.now() - t0;
+    ui.crfOut.value = ms(demo.timings.crfMs);
+  }
+  return current.crfLabels;
+}
+
+/** Shows the CRF or plain labels as the toggle says. */
+async function applyCrf(): Promise<void> {
+  if (!current) return;
+  try {
+    const refined = await crfLabels();
+    current.labels = refined ?? relabel(current.seg);
+    demo.crf = refined !== null;
+    render();
+  } catch (e) {
+    fail(e);
+  }
+}
+
 function render(): void {
   if (!current || !model) return;
   const { seg, labels } = current;
@@ -204,6 +247,9 @@ async function segment(load: () => Promise<PixelImage>, name: string): Promise<v
     const seg = await segmentPixels(model, pixels, { maxSide, bgThreshold: DEFAULT_CAM_BG_THRESHOLD });
     current = { seg, labels: seg.labels };
     current.labels = relabel(seg);
+    demo.crf = false;
+    ui.crfOut.value = '';
+    if (ui.crf.checked) await applyCrf();
     Object.assign(demo.timings, seg.timings);
     ui.tInfer.textContent = ms(seg.timings.inferenceMs);
     ui.tPrePost.textContent = `${ms(seg.timings.preprocessMs)} / ${ms(seg.timings.postprocessMs)}`;
@@ -224,9 +270,11 @@ ui.bg.value = String(DEFAULT_CAM_BG_THRESHOLD);
 ui.bgOut.value = DEFAULT_CAM_BG_THRESHOLD.toFixed(2);
 ui.bg.addEventListener('input', () => {
   ui.bgOut.value = Number(ui.bg.value).toFixed(2);
-  if (current) current.labels = relabel(current.seg);
+  if (current && !ui.crf.checked) current.labels = relabel(current.seg);
   render();
 });
+ui.crf.checked = params.get('crf') === '1';
+ui.crf.addEventListener('change', () => void applyCrf());
 ui.view.addEventListener('change', render);
 ui.modelFile.addEventListener('change', async () => {
   const f = ui.modelFile.files?.[0];
