@@ -11,6 +11,7 @@ import { synthCommand } from './synth.ts';
 import { evalCommand } from './eval.ts';
 import { segmentCommand } from './segment.ts';
 import { doctorCommand } from './doctor.ts';
+import { quantizeCommand } from './quantize.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -18,6 +19,7 @@ export const commands: CommandModule<any, any>[] = [
   synthCommand,
   trainCommand,
   exportCommand,
+  quantizeCommand,
   pseudoLabelCommand,
   segmentCommand,
   evalCommand,
