@@ -23,6 +23,7 @@ interface ExportArgs {
   'calibration-images': number;
   percentile?: number;
   'fp32-ops'?: string;
+  'backbone-weights'?: string;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -42,12 +43,14 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('width', { type: 'number', default: 1, describe: 'width multiplier of reduced graph variants' })
       .option('outputs', { type: 'string', describe: "backbones: comma-separated outputs to export, e.g. 'logits,layer4' (default: logits and the last stage)" })
       .option('output-stride', { type: 'number', describe: 'ResNet backbones: output stride 32, 16 or 8 (dilated layer3/layer4)' })
+      .option('backbone-weights', { type: 'string', describe: 'with --random-init, cam-resnet50 / cam-mobilenet_v2: torchvision ImageNet weights (.safetensors or .onnx) for the backbone; the CAM head stays random' })
       .option('precision', { choices: ['fp32', 'fp16', 'int8'] as const, default: 'fp32' as const, describe: 'store the model in fp16 or int8 (see `wsss quantize`); --verify checks the float32 export first' })
       .options(PRECISION_OPTIONS)
       .check((a) => {
         checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile });
         // A CliError reaches the user as a one-line usage error (exit 2), not a stack trace.
         if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
+        if (a['backbone-weights'] && !a['random-init']) throw new CliError('--backbone-weights goes with --random-init (it fills the backbone; the head is initialised from --seed)', 2);
         return true;
       })
       .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it') as never,
@@ -92,6 +95,13 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         checkParamValues(graph.module, values, args.checkpoint!);
       } catch (e) {
         throw new CliError((e as Error).message);
+      }
+    } else if (args['backbone-weights']) {
+      const { imagenetCamValues } = await import('../../export/imagenet-cam.ts');
+      try {
+        values = imagenetCamValues(graph, args['backbone-weights'], args.seed);
+      } catch (e) {
+        throw new CliError(`--backbone-weights: ${(e as Error).message}`);
       }
     } else values = initialiseAll(graph.module, args.seed);
 
