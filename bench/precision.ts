@@ -11,11 +11,12 @@
 //     --size (default 224) — the int8 latency/size targets, and the MobileNetV2 deployment preset's
 //     size. Their calibration images are the train images upscaled to that size.
 // --profile writes onnxruntime's per-op profile of each ImageNet model and prints the top ops.
+// fp16-all-ops is fp16 without the float32 block list (what the block list buys).
 // The last line is one JSON object with every figure and the acceptance checks.
 //
 //   npm run bench -- precision [--model M.onnx | --run RUN] [--data DIR] [--runs 20] [--threads 2]
 
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../export/export-onnx.ts';
@@ -64,6 +65,8 @@ interface Variant {
 async function variants(fp32: Uint8Array, source: string, feeds: CalibrationFeed[]): Promise<Variant[]> {
   const out: Variant[] = [{ name: 'fp32', bytes: fp32 }];
   out.push({ name: 'fp16', bytes: (await quantizeModel(fp32, source, { precision: 'fp16' })).bytes });
+  // fp16 everywhere (empty block list): what the block list buys.
+  out.push({ name: 'fp16-all-ops', bytes: (await quantizeModel(fp32, source, { precision: 'fp16', fp32Ops: [] })).bytes });
   out.push({ name: 'int8', bytes: (await quantizeModel(fp32, source, { precision: 'int8', calibration: { feeds, method: 'minmax', source: dataDir } })).bytes });
   out.push({ name: `int8-p${percentile}`, bytes: (await quantizeModel(fp32, source, { precision: 'int8', calibration: { feeds, method: 'percentile', percentile, source: dataDir } })).bytes });
   return out;
@@ -157,8 +160,9 @@ for (const backbone of imagenet) {
   const { graph, values } = imagenetCam(backbone, weights, defaultClassNames());
   const fp32 = exportOnnx(graph, values);
   const feeds = cal.feeds.slice(0, Math.min(cal.feeds.length, 32)).map((f) => ({ ...f, data: resizeBilinearCHW(f.data, 3, f.dims[2], f.dims[3], size, size, false), dims: [1, 3, size, size] }));
-  const vs = (await variants(fp32, graph.name, feeds)).filter((v) => v.name !== `int8-p${percentile}`);
+  const vs = (await variants(fp32, graph.name, feeds)).filter((v) => v.name !== `int8-p${percentile}` && v.name !== 'fp16-all-ops');
   const profile = flag('profile');
+  if (profile) mkdirSync('artifacts', { recursive: true });
   const models = await Promise.all(vs.map((v) => open(v, profile ? { enableProfiling: true, profileFilePrefix: join('artifacts', `profile-${backbone}-${v.name}`) } : {})));
   const input = feeds[0];
   const lat = await latencies(models, input);
@@ -178,10 +182,11 @@ for (const backbone of imagenet) {
   for (const r of rowsB) console.log(`${pad(r.precision, 12)}${pad(mb(r.bytes), 10)}${pad(r.sizeRatio.toFixed(3), 9)}${pad(r.latencyMs.toFixed(1), 10)}${pad(r.latencyRatio.toFixed(2), 11)}${r.rawCamRelErr.toExponential(2)}`);
   if (profile) {
     for (const [i, m] of models.entries()) {
-      const file = m.session.endProfiling?.() as unknown as string | undefined;
-      if (file && existsSync(file)) {
-        console.log(`  ${vs[i].name} per-op profile (${file}): ${topOps(file)}`);
-      }
+      // onnxruntime-node writes '<prefix>_<timestamp>.json' when profiling ends.
+      m.session.endProfiling();
+      const prefix = `profile-${backbone}-${vs[i].name}_`;
+      const file = readdirSync('artifacts').filter((f) => f.startsWith(prefix) && f.endsWith('.json')).sort().pop();
+      if (file) console.log(`  ${vs[i].name} per-op kernel time (artifacts/${file}): ${topOps(join('artifacts', file))}`);
     }
   }
   imagenetResults[backbone] = { size, rows: rowsB };
