@@ -2,7 +2,6 @@
 // int8 bytes (calibrating int8 on the images of --calibration), with progress and a summary.
 
 import { MODEL_METADATA_KEYS, type ModelPrecision } from '../runtime/model-metadata.ts';
-import { readOnnxMetadataProps } from '../runtime/onnx-metadata-props.ts';
 import { Progress } from '../runtime/node/progress.ts';
 import { CliError } from './errors.ts';
 
@@ -28,6 +27,7 @@ export function checkPrecisionArgs(o: Partial<PrecisionOptions>): void {
   if (o.precision && !['fp32', 'fp16', 'int8'].includes(o.precision)) throw new CliError(`--precision ${o.precision}: expected fp32, fp16 or int8`, 2);
   if (o.precision === 'int8' && !o.calibration) throw new CliError('--precision int8 needs --calibration DIR (images, or a VOC-layout data set whose train list is used)', 2);
   if (o.precision !== 'int8' && (o.calibration || o.percentile !== undefined)) throw new CliError('--calibration and --percentile apply to --precision int8 only', 2);
+  if (o.fp32Ops !== undefined && o.precision !== 'fp16') throw new CliError('--fp32-ops applies to --precision fp16 only', 2);
   if (o.percentile !== undefined && !(o.percentile > 50 && o.percentile <= 100)) throw new CliError(`--percentile ${o.percentile}: expected a value in (50, 100], e.g. 99.99`, 2);
   if (o.calibrationImages !== undefined && !(Number.isInteger(o.calibrationImages) && o.calibrationImages > 0)) throw new CliError(`--calibration-images ${o.calibrationImages}: expected a positive integer`, 2);
 }
@@ -36,11 +36,18 @@ export function checkPrecisionArgs(o: Partial<PrecisionOptions>): void {
 export async function convertPrecision(bytes: Uint8Array, source: string, o: PrecisionOptions): Promise<{ bytes: Uint8Array; summary: PrecisionSummary }> {
   if (o.precision === 'fp32') return { bytes, summary: { precision: 'fp32' } };
   const { quantizeModel } = await import('../export/quantize/quantize-model.ts');
+  const { inspectOnnx } = await import('../export/inspect.ts');
+  let props: Record<string, string>;
+  try {
+    // A truncated or corrupt file is named as such before any work.
+    props = inspectOnnx(bytes, source).metadata;
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
   let calibration;
   let skippedImages: PrecisionSummary['skippedImages'];
   if (o.precision === 'int8') {
     const { loadCalibrationImages } = await import('../export/quantize/calibration-images.ts');
-    const props = readOnnxMetadataProps(bytes, source);
     // Bare backbones take ImageNet-normalised input; method models take [0,255] RGB.
     const normalise = props[MODEL_METADATA_KEYS.method] === 'backbone' ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } : undefined;
     let loaded;

@@ -3,7 +3,7 @@
 // then write the file (atomically): a failed check or a bad checkpoint leaves nothing behind.
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.ts';
-import { checkPrecisionArgs, PRECISION_OPTIONS } from '../quantize-run.ts';
+import { checkPrecisionArgs, parseFp32Ops, PRECISION_OPTIONS } from '../quantize-run.ts';
 
 interface ExportArgs {
   graph: string;
@@ -47,7 +47,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('precision', { choices: ['fp32', 'fp16', 'int8'] as const, default: 'fp32' as const, describe: 'store the model in fp16 or int8 (see `wsss quantize`); --verify checks the float32 export first' })
       .options(PRECISION_OPTIONS)
       .check((a) => {
-        checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile });
+        checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile, fp32Ops: parseFp32Ops(a['fp32-ops']) });
         // A CliError reaches the user as a one-line usage error (exit 2), not a stack trace.
         if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
         if (a['backbone-weights'] && !a['random-init']) throw new CliError('--backbone-weights goes with --random-init (it fills the backbone; the head is initialised from --seed)', 2);
@@ -122,7 +122,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     }
     let precision;
     if (args.precision !== 'fp32') {
-      const { convertPrecision, parseFp32Ops } = await import('../quantize-run.ts');
+      const { convertPrecision } = await import('../quantize-run.ts');
       const fp32Bytes = bytes.byteLength;
       const r = await convertPrecision(bytes, args.out, { precision: args.precision, calibration: args.calibration, calibrationImages: args['calibration-images'], percentile: args.percentile, fp32Ops: parseFp32Ops(args['fp32-ops']) });
       bytes = r.bytes;

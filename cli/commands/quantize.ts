@@ -25,7 +25,7 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
       .option('precision', { choices: ['fp16', 'int8'] as const, demandOption: true, describe: 'fp16: weights and compute in float16; int8: int8 weights per output channel, uint8 activations' })
       .options(PRECISION_OPTIONS)
       .check((a) => {
-        checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile });
+        checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile, fp32Ops: parseFp32Ops(a['fp32-ops']) });
         return true;
       })
       .example('$0 quantize runs/cam/model.onnx --out model-fp16.onnx --precision fp16', '')

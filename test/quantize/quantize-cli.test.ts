@@ -2,7 +2,7 @@
 // real binary: files written, precision and calibration in the metadata, usage errors named.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -51,4 +51,11 @@ test('wsss export --precision fp16 writes an fp16 model; bad precision flags are
   assert.equal(again.status, 1);
   assert.match(again.stderr, /fp16\.onnx: already fp16; quantize the float32 export instead/);
   assert.equal(existsSync(join(dir, 'y.onnx')), false);
+
+  const cut = join(dir, 'cut.onnx');
+  writeFileSync(cut, readFileSync(join(dir, 'fp32.onnx')).subarray(0, 50_000));
+  const truncated = wsss('quantize', cut, '--out', join(dir, 'z.onnx'), '--precision', 'fp16');
+  assert.equal(truncated.status, 1);
+  assert.match(truncated.stderr, /cut\.onnx: not a readable ONNX model — the file is truncated or corrupt/);
+  assert.equal(existsSync(join(dir, 'z.onnx')), false);
 });
