@@ -10,6 +10,7 @@
 //     the torchvision weights of ../shared/fixtures and a seeded random head: size and latency at
 //     --size (default 224) — the int8 latency/size targets, and the MobileNetV2 deployment preset's
 //     size. Their calibration images are the train images upscaled to that size.
+// --browser also times the web demo in Chromium per precision on wasm and WebGPU (bench/browser-latency.ts).
 // --profile writes onnxruntime's per-op profile of each ImageNet model and prints the top ops.
 // fp16-all-ops is fp16 without the float32 block list (what the block list buys).
 // The last line is one JSON object with every figure and the acceptance checks.
@@ -139,6 +140,33 @@ console.log(`${pad('precision', 16)}${pad('size MB', 10)}${pad('size ×', 9)}${p
 for (const r of rows as (typeof rows[number] & { miouDeltaPoints: number })[])
   console.log(`${pad(r.precision, 16)}${pad(mb(r.bytes), 10)}${pad(r.sizeRatio.toFixed(3), 9)}${pad(r.latencyMs.toFixed(2), 9)}${pad(r.latencyRatio.toFixed(2), 11)}${pad(`${(100 * r.labelAgreement).toFixed(2)} %`, 15)}${pad(r.miou.toFixed(4), 8)}${r.miouDeltaPoints >= 0 ? '+' : ''}${r.miouDeltaPoints.toFixed(2)}`);
 results.dataset = { model: modelPath, data: dataDir, valImages: ids.length, calibrationImages: cal.feeds.length, rows };
+if (flag('browser')) {
+  // The web demo in Chromium: page inference time per precision on wasm and WebGPU.
+  const { browserLatencies } = await import('./browser-latency.ts');
+  const s0 = await ds.sample(ids[0]);
+  const served = dsVariants.filter((v) => ['fp32', 'fp16', 'int8'].includes(v.name)).map((v) => ({ precision: v.name as 'fp32' | 'fp16' | 'int8', bytes: v.bytes }));
+  const side = Number(option('browser-size', '256'));
+  const big = { data: upscaleRgb(s0.image, side), width: side, height: side };
+  const b = await browserLatencies(served, big, { runs: Number(option('browser-runs', '5')), eps: option('browser-eps', 'wasm,webgpu').split(',') });
+  if (typeof b === 'string') console.log(`\nbrowser latency: skipped (${b})`);
+  else {
+    console.log(`\nweb demo in Chromium, ${side}×${side} image (median page inference ms)`);
+    for (const r of b) console.log(`  ${r.ep.padEnd(7)} ${r.precision.padEnd(5)} ${r.inferenceMs === null ? `failed: ${r.error}` : `${r.inferenceMs.toFixed(1)} ms`}${r.adapter ? ` (adapter: ${r.adapter})` : ''}`);
+  }
+  results.browser = b;
+}
+
+/** Nearest-neighbour upscale of an RGB image to side×side (a larger page input for timing). */
+function upscaleRgb(img: { data: Uint8Array; width: number; height: number }, side: number): Uint8Array {
+  const out = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) {
+      const sx = Math.floor((x * img.width) / side);
+      const sy = Math.floor((y * img.height) / side);
+      for (let c = 0; c < 3; c++) out[3 * (y * side + x) + c] = img.data[3 * (sy * img.width + sx) + c];
+    }
+  return out;
+}
 await Promise.all(dsModels.map((m) => m.release()));
 
 function planar(img: { data: Uint8Array; width: number; height: number }): Float32Array {

@@ -1,7 +1,8 @@
 // The web demo's precision choice in Chromium, and the MobileNetV2 int8 deployment preset
 // (issue 20): `wsss serve`'s server offers cam-mobilenet_v2 (torchvision ImageNet backbone,
-// seeded head) in fp32 and int8; a page limited to wasm picks int8, says so, and labels images
-// as onnxruntime-node labels them with the same int8 file. The int8 file is under 4 MB.
+// seeded head) in fp32, fp16 and int8; a page limited to wasm picks int8, says so, and labels
+// images as onnxruntime-node labels them with the same int8 file. The int8 file is under 4 MB.
+// With WebGPU the page picks fp16 exactly when the adapter reports shader-f16, else fp32.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -48,10 +49,11 @@ before(async () => {
   for (let s = 1; s <= 6; s++) await writePng(96, 96, s);
   const cal = await loadCalibrationImages(dir, 6);
   int8Bytes = (await quantizeModel(fp32Bytes, graph.name, { precision: 'int8', calibration: { feeds: cal.feeds, method: 'minmax', source: dir } })).bytes;
+  const fp16Bytes = (await quantizeModel(fp32Bytes, graph.name, { precision: 'fp16' })).bytes;
   fp32 = await openModel(ort, fp32Bytes, { providers: ['cpu'], source: 'fp32' });
   int8 = await openModel(ort, int8Bytes, { providers: ['cpu'], source: 'int8' });
   const build = await ensureDemoBuilt();
-  server = await startServer({ model: fp32, modelBytes: fp32Bytes, variants: { int8: int8Bytes }, staticRoot: build.dist, port: 0 });
+  server = await startServer({ model: fp32, modelBytes: fp32Bytes, variants: { int8: int8Bytes, fp16: fp16Bytes }, staticRoot: build.dist, port: 0 });
 });
 
 after(async () => {
@@ -76,7 +78,7 @@ test('MobileNetV2 int8 preset: under 4 MB; a wasm page picks it and labels as on
   t.diagnostic(`cam-mobilenet_v2 int8: ${int8Bytes.byteLength} bytes`);
   assert.ok(int8Bytes.byteLength < 4e6, `${int8Bytes.byteLength} bytes`);
   const api = (await (await fetch(`${server.url}api/model`)).json()) as { models: Record<string, string> };
-  assert.deepEqual(api.models, { fp32: '/model.onnx', int8: '/model-int8.onnx' });
+  assert.deepEqual(api.models, { fp32: '/model.onnx', int8: '/model-int8.onnx', fp16: '/model-fp16.onnx' });
 
   const browser = await launchChromium();
   try {
@@ -111,6 +113,28 @@ test('MobileNetV2 int8 preset: under 4 MB; a wasm page picks it and labels as on
       assert.ok(same / web.length >= 0.999, `${path}: ${same}/${web.length} pixels agree`);
       st.segmentations = done.segmentations;
     }
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a WebGPU page picks fp16 when the adapter reports shader-f16, else fp32', { skip, timeout: 300_000 }, async (t) => {
+  const browser = await launchChromium({ webgpu: true });
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => ['ready', 'error'].includes((window as unknown as { __wsss?: PageState }).__wsss?.state ?? ''), null, { timeout: 120_000 });
+    const st = await pageState(page);
+    assert.equal(st.state, 'ready', st.error ?? '');
+    const f16 = await page.evaluate(async () => {
+      const a = await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Set<string> } | null> } }).gpu.requestAdapter();
+      return a ? a.features.has('shader-f16') : null;
+    });
+    t.diagnostic(`adapter shader-f16: ${f16}; page chose ${st.precision} on ${st.provider} (${st.precisionReason})`);
+    assert.notEqual(f16, null, 'Chromium offers a WebGPU adapter');
+    assert.equal(st.provider, 'webgpu');
+    assert.equal(st.precision, f16 ? 'fp16' : 'fp32');
+    assert.match(st.precisionReason ?? '', f16 ? /shader-f16/ : /WebGPU without shader-f16/);
   } finally {
     await browser.close();
   }
