@@ -135,16 +135,22 @@ export function applyInt8(model: ModelProto, plan: Int8Plan, ranges: Map<string,
   // Conv weights and biases.
   let clippedBiases = 0;
   const convInputs = new Map<NodeProto, string[]>();
+  const quantizedWeights = new Map<string, { q: string; s: string; z: string; scales: Float32Array }>();
   for (const conv of plan.convs) {
-    const wInit = inits.get(conv.input![1])!;
-    const wd = dims(wInit);
-    const { q, scales } = quantizeWeightsPerChannel(floatData(wInit), wd[0]);
     const base = conv.input![1];
-    const wq = newName(`${base}_quantized`);
-    const ws = newName(`${base}_scale`);
-    const wz = newName(`${base}_zero_point`);
+    // A weight two Convs share (the CAM classifier on the features and on their pooled vector)
+    // is stored once; each Conv gets its own DequantizeLinear, as onnxruntime's fusion wants.
+    let qw = quantizedWeights.get(base);
+    if (!qw) {
+      const wInit = inits.get(base)!;
+      const wd = dims(wInit);
+      const { q, scales } = quantizeWeightsPerChannel(floatData(wInit), wd[0]);
+      qw = { q: newName(`${base}_quantized`), s: newName(`${base}_scale`), z: newName(`${base}_zero_point`), scales };
+      added.push(makeTensor(qw.q, DT.INT8, wd, q), makeTensor(qw.s, DT.FLOAT, [wd[0]], scales), makeTensor(qw.z, DT.INT8, [wd[0]], new Int8Array(wd[0])));
+      quantizedWeights.set(base, qw);
+    }
+    const { q: wq, s: ws, z: wz, scales } = qw;
     const wdq = newName(`${base}_dequantized`);
-    added.push(makeTensor(wq, DT.INT8, wd, q), makeTensor(ws, DT.FLOAT, [wd[0]], scales), makeTensor(wz, DT.INT8, [wd[0]], new Int8Array(wd[0])));
     const nodes = [makeNode('DequantizeLinear', [wq, ws, wz], [wdq], newName(`${base}_DequantizeLinear`), [intAttr('axis', 0)])];
     const inputs = [conv.input![0], wdq];
     const biasName = conv.input![2];
