@@ -4,7 +4,7 @@
 // the precision, hold their weights in the promised types, and agree with float32 on labels.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -143,3 +143,20 @@ test('quantizeModel refuses a model that is already quantized, and int8 without 
   rmSync(bad);
 });
 
+
+test('onnxruntime fuses the int8 ResNet CAM into integer kernels: QLinearConv for every backbone conv, QLinearAdd for every residual', async () => {
+  const fp32 = fp32Model('cam-resnet50-w16');
+  const cal = await loadCalibrationImages(dir, 4);
+  const int8 = await quantizeModel(fp32, 'r50', { precision: 'int8', calibration: { feeds: cal.feeds, method: 'minmax', source: dir } });
+  const optimized = join(dir, 'optimized.onnx');
+  const s = await ortNode.InferenceSession.create(int8.bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'extended', optimizedModelFilePath: optimized });
+  await s.release();
+  const ops = new Map<string, number>();
+  for (const n of p.onnx.ModelProto.decode(readFileSync(optimized)).graph!.node ?? []) ops.set(n.opType!, (ops.get(n.opType!) ?? 0) + 1);
+  // Every Conv of the float model but the CAM classifier's two (features → CAMs, pooled → scores,
+  // which stay float), and ResNet-50's 16 residual Adds.
+  const g = p.onnx.ModelProto.decode(fp32).graph!;
+  const convs = (g.node ?? []).filter((n) => n.opType === 'Conv').length;
+  assert.equal(ops.get('QLinearConv'), convs - 2, JSON.stringify([...ops]));
+  assert.equal(ops.get('QLinearAdd'), 16);
+});
