@@ -6,8 +6,9 @@
 // - Activations: asymmetric uint8 per tensor, from ranges calibrated on real images
 //   (calibrate.ts): every activation a quantized op reads.
 // - Residual Adds of two activations and MaxPool (same scale in and out) run quantized.
-// - Everything after the last Conv — Resize, ReduceMax, Div of the CAM normalisation, pooling of
-//   the scores — reads dequantized values and stays float.
+// - The CAM classifier reads quantized features (and pooled features) but its output is not
+//   quantized, so it computes in float; Resize, ReduceMax and Div of the CAM normalisation read
+//   float values and stay float.
 
 import { DT, dims, dropUnusedInitializers, floatData, intAttr, makeNode, makeTensor, nameAllocator, type ModelProto, type NodeProto, type TensorProto } from './onnx-model.ts';
 
