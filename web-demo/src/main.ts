@@ -241,6 +241,7 @@ ui.modelFile.addEventListener('change', async () => {
   const f = ui.modelFile.files?.[0];
   if (!f) return;
   try {
+    demo.precisionReason = 'the model file picked in the page';
     await loadModel(new Uint8Array(await f.arrayBuffer()), f.name);
   } catch (e) {
     fail(e);
