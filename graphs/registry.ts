@@ -2,6 +2,7 @@
 // reduced test variants) and returns a finalised GraphDef. Register new graphs here.
 
 import { backboneGraphEntries } from './backbones/index.ts';
+import { camBackboneGraphEntries } from './cam-backbone.ts';
 import { camTinyGraph } from './cam-tiny.ts';
 import type { GraphDef } from './graph.ts';
 
@@ -25,6 +26,8 @@ const graphs = new Map<string, GraphEntry>([
   ['cam-tiny', { description: 'small CAM classifier (6 conv layers, stride 4): tests, synthetic benchmark', build: camTinyGraph }],
   // Bare ImageNet backbones (issue 5): resnet50, resnet101, resnet38d, vgg16, vgg16d, mobilenet_v2 and their -w16 variants.
   ...backboneGraphEntries(),
+  // The CAM baseline on ImageNet backbones (cam-resnet50, cam-mobilenet_v2; issue 20's deployment targets).
+  ...camBackboneGraphEntries(),
 ]);
 
 export function registerGraph(name: string, entry: GraphEntry): void {

@@ -27,7 +27,15 @@ export const MODEL_METADATA_KEYS = {
   outputStride: 'output_stride',
   /** Integer version of this contract. */
   formatVersion: 'format_version',
+  /** Optional: 'fp32' (absent), 'fp16' or 'int8' — how `wsss quantize` stored the weights (inputs/outputs stay float32). */
+  precision: 'precision',
+  /** Optional JSON: how an int8 model was calibrated ({method, percentile?, images, data}) or an fp16 model's float32 op list. */
+  calibration: 'calibration',
 } as const;
+
+/** Storage/compute precisions of exported models; every one takes and returns float32. */
+export const MODEL_PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+export type ModelPrecision = (typeof MODEL_PRECISIONS)[number];
 
 /** The version of this contract the exporter writes and the runtime understands. */
 export const MODEL_FORMAT_VERSION = 1;
@@ -77,10 +85,12 @@ export interface ModelInfo {
   outputs: ModelOutputInfo[];
   outputStride: number;
   formatVersion: number;
+  /** 'fp32' unless the model was converted by `wsss quantize` / `wsss export --precision`. */
+  precision: ModelPrecision;
 }
 
 /** Fields of ModelInfo an exporter provides; `metadataProps` turns them into key/value strings. */
-export type ModelInfoInput = Omit<ModelInfo, 'formatVersion'> & { formatVersion?: number };
+export type ModelInfoInput = Omit<ModelInfo, 'formatVersion' | 'precision'> & { formatVersion?: number };
 
 /** Metadata key/value pairs for an exported model (what the exporter writes into metadata_props). */
 export function metadataProps(info: ModelInfoInput): Record<string, string> {
@@ -173,6 +183,9 @@ export function parseModelMetadata(record: Readonly<Record<string, string>>, sou
     normalisation = { mean, std };
   }
 
+  const precision = (record[k.precision] ?? 'fp32') as ModelPrecision;
+  if (!MODEL_PRECISIONS.includes(precision)) bad(k.precision, `must be one of ${MODEL_PRECISIONS.join(', ')}`);
+
   return {
     method: record[k.method],
     graph: record[k.graph],
@@ -182,5 +195,6 @@ export function parseModelMetadata(record: Readonly<Record<string, string>>, sou
     outputs: (outputs as ModelOutputInfo[]).map((o) => ({ name: o.name, meaning: o.meaning })),
     outputStride: integer(k.outputStride, 1),
     formatVersion,
+    precision,
   };
 }

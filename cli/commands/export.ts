@@ -3,6 +3,7 @@
 // then write the file (atomically): a failed check or a bad checkpoint leaves nothing behind.
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.ts';
+import { checkPrecisionArgs, parseFp32Ops, PRECISION_OPTIONS } from '../quantize-run.ts';
 
 interface ExportArgs {
   graph: string;
@@ -17,6 +18,12 @@ interface ExportArgs {
   tolerance: number;
   outputs?: string;
   'output-stride'?: number;
+  precision: 'fp32' | 'fp16' | 'int8';
+  calibration?: string;
+  'calibration-images': number;
+  percentile?: number;
+  'fp32-ops'?: string;
+  'backbone-weights'?: string;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -36,9 +43,14 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('width', { type: 'number', default: 1, describe: 'width multiplier of reduced graph variants' })
       .option('outputs', { type: 'string', describe: "backbones: comma-separated outputs to export, e.g. 'logits,layer4' (default: logits and the last stage)" })
       .option('output-stride', { type: 'number', describe: 'ResNet backbones: output stride 32, 16 or 8 (dilated layer3/layer4)' })
+      .option('backbone-weights', { type: 'string', describe: 'with --random-init, cam-resnet50 / cam-mobilenet_v2: torchvision ImageNet weights (.safetensors or .onnx) for the backbone; the CAM head stays random' })
+      .option('precision', { choices: ['fp32', 'fp16', 'int8'] as const, default: 'fp32' as const, describe: 'store the model in fp16 or int8 (see `wsss quantize`); --verify checks the float32 export first' })
+      .options(PRECISION_OPTIONS)
       .check((a) => {
+        checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile, fp32Ops: parseFp32Ops(a['fp32-ops']) });
         // A CliError reaches the user as a one-line usage error (exit 2), not a stack trace.
         if (Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
+        if (a['backbone-weights'] && !a['random-init']) throw new CliError('--backbone-weights goes with --random-init (it fills the backbone; the head is initialised from --seed)', 2);
         return true;
       })
       .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it') as never,
@@ -84,9 +96,16 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       } catch (e) {
         throw new CliError((e as Error).message);
       }
+    } else if (args['backbone-weights']) {
+      const { imagenetCamValues } = await import('../../export/imagenet-cam.ts');
+      try {
+        values = imagenetCamValues(graph, args['backbone-weights'], args.seed);
+      } catch (e) {
+        throw new CliError(`--backbone-weights: ${(e as Error).message}`);
+      }
     } else values = initialiseAll(graph.module, args.seed);
 
-    const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source: args.checkpoint });
+    let bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source: args.checkpoint });
     let verification;
     if (args.verify) {
       const { verifyExport } = await import('../../export/verify.ts');
@@ -101,10 +120,18 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       if (r.relErr > args.tolerance)
         throw new CliError(`verification failed: relative error ${r.relErr.toExponential(2)} on '${r.worst}' exceeds ${args.tolerance} — ${args.out} not written`);
     }
+    let precision;
+    if (args.precision !== 'fp32') {
+      const { convertPrecision } = await import('../quantize-run.ts');
+      const fp32Bytes = bytes.byteLength;
+      const r = await convertPrecision(bytes, args.out, { precision: args.precision, calibration: args.calibration, calibrationImages: args['calibration-images'], percentile: args.percentile, fp32Ops: parseFp32Ops(args['fp32-ops']) });
+      bytes = r.bytes;
+      precision = { ...r.summary, fp32Bytes };
+    }
     await writeFileAtomic(args.out, bytes);
-    console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
+    console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''}${args.precision !== 'fp32' ? `, ${args.precision}` : ''})`);
     // Machine-readable tail line (project convention for commands that report figures).
-    const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name };
+    const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name, ...(precision ? { precision } : {}) };
     if (verification)
       summary.verify = { relErr: verification.relErr, worst: verification.worst, outputs: Object.fromEntries(verification.outputs.map((o) => [o.name, o.relErr])) };
     console.log(JSON.stringify(summary));

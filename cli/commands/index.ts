@@ -12,6 +12,7 @@ import { synthCommand } from './synth.ts';
 import { evalCommand } from './eval.ts';
 import { segmentCommand } from './segment.ts';
 import { doctorCommand } from './doctor.ts';
+import { quantizeCommand } from './quantize.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -19,6 +20,7 @@ export const commands: CommandModule<any, any>[] = [
   synthCommand,
   trainCommand,
   exportCommand,
+  quantizeCommand,
   pseudoLabelCommand,
   refineCommand,
   segmentCommand,

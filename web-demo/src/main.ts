@@ -2,9 +2,10 @@
 // model's metadata, segments images with the same runtime/ code the Node server runs, and shows
 // the overlay, per-class CAM heat maps, the EP that ran and timings.
 //
-// URL parameters: model=<url> (default: the model `wsss serve` serves), ep=webgpu|wasm (or a
-// comma list, default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512), crf=1 (start
-// with the dense CRF toggle on).
+// URL parameters: model=<url> (default: the model `wsss serve` serves, in the precision picked
+// for this device by pick-model.ts), precision=fp32|fp16|int8, ep=webgpu|wasm (or a comma list,
+// default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512), crf=1 (start with the
+// dense CRF toggle on).
 // Browser tests read `window.__wsss` (state, provider, labels) instead of scraping the page.
 
 import * as ort from 'onnxruntime-web';
@@ -22,12 +23,16 @@ import { drawPixels } from '../../runtime/web/pixels-from-image.ts';
 import { openModelInBrowser, type WebModel } from '../../runtime/web/open-model-url.ts';
 import { wireImageInputs } from './image-input.ts';
 import { renderLegend } from './legend.ts';
+import { pickModel } from './pick-model.ts';
 
 /** What browser tests read. */
 interface DemoState {
   state: 'loading' | 'ready' | 'busy' | 'done' | 'error';
   error: string | null;
   provider: string | null;
+  /** Precision of the loaded model (its metadata) and why the page picked it. */
+  precision: string | null;
+  precisionReason: string | null;
   adapter: string | null;
   threads: number;
   crossOriginIsolated: boolean;
@@ -54,8 +59,8 @@ const $ = <T extends HTMLElement>(id: string) => {
 };
 
 const params = new URLSearchParams(location.search);
-const modelUrl = params.get('model') ?? 'model.onnx';
-const providers = params.get('ep')?.split(',').filter(Boolean);
+const modelParam = params.get('model');
+let providers = params.get('ep')?.split(',').filter(Boolean);
 const threadsParam = params.get('threads');
 const maxSide = Number(params.get('maxSide') ?? 512);
 // log=verbose: onnxruntime's verbose log in the console, which lists the EP each node runs on.
@@ -65,6 +70,8 @@ const demo: DemoState = {
   state: 'loading',
   error: null,
   provider: null,
+  precision: null,
+  precisionReason: null,
   adapter: null,
   threads: 1,
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
@@ -141,6 +148,7 @@ async function loadModel(source: Uint8Array | string, name: string): Promise<voi
   });
   const info = model.metadata;
   demo.provider = model.provider;
+  demo.precision = info.precision;
   demo.adapter = model.adapter;
   demo.threads = model.threads;
   demo.failedProviders = model.failedProviders;
@@ -153,14 +161,15 @@ async function loadModel(source: Uint8Array | string, name: string): Promise<voi
   ui.modelInfo.textContent = `${info.graph} (${info.method}) · ${info.classNames.length} classes · outputs ${info.outputs.map((o) => o.name).join(', ')}`;
   ui.modelInfo.title = info.outputs.map((o) => `${o.name}: ${o.meaning}`).join('\n');
   const epName = model.provider === 'webgpu' ? `WebGPU (${model.adapter})` : model.provider === 'wasm' ? `wasm, ${model.threads} thread${model.threads > 1 ? 's' : ''}` : model.provider;
-  ui.ep.textContent = epName;
-  ui.ep.title = model.failedProviders.map((f) => `${f.provider} failed: ${f.error}`).join('\n');
+  ui.ep.textContent = `${epName} · ${info.precision}`;
+  ui.ep.title = [`precision ${info.precision}${demo.precisionReason ? `: ${demo.precisionReason}` : ''}`, ...model.failedProviders.map((f) => `${f.provider} failed: ${f.error}`)].join('\n');
   ui.tLoad.textContent = `${ms(model.loadMs)} (+ ${ms(model.fetchMs)} download)`;
   const hasCams = info.outputs.some((o) => o.name === 'cams');
   ui.bgRow.hidden = !hasCams;
   ui.view.replaceChildren(new Option('Segmentation overlay', 'overlay'), ...(hasCams ? info.classNames.map((c, i) => new Option(`CAM: ${c}`, `cam:${i}`)) : []));
   renderLegend(ui.legend, labels.map((name, l) => ({ label: l, name, colour: [colours[3 * l], colours[3 * l + 1], colours[3 * l + 2]], pixels: 0, visible: true })), 0, toggle);
-  setStatus('ready', `Ready on ${epName}: choose, drop or paste an image.`);
+  const why = demo.precisionReason ? ` (${demo.precisionReason})` : '';
+  setStatus('ready', `Ready on ${epName}, ${info.precision} model${why}: choose, drop or paste an image.`);
 }
 
 function toggle(label: number, on: boolean): void {
@@ -280,6 +289,7 @@ ui.modelFile.addEventListener('change', async () => {
   const f = ui.modelFile.files?.[0];
   if (!f) return;
   try {
+    demo.precisionReason = 'the model file picked in the page';
     await loadModel(new Uint8Array(await f.arrayBuffer()), f.name);
   } catch (e) {
     fail(e);
@@ -298,4 +308,11 @@ wireImageInputs(
   (msg) => fail(new Error(msg)),
 );
 
-loadModel(modelUrl, modelUrl).catch(fail);
+async function start(): Promise<void> {
+  if (modelParam) return loadModel(modelParam, modelParam);
+  const pick = await pickModel(providers, params.get('precision'));
+  providers = pick.providers;
+  demo.precisionReason = pick.reason;
+  await loadModel(pick.url, pick.url);
+}
+start().catch(fail);
