@@ -256,3 +256,69 @@ test('`wsss synth --head-scale 0`: bodies-only images whose labels name the bodi
   assert.deepEqual(last.objects_per_class, Object.fromEntries(ds.classNames.map((n) => [n, perClass[n] ?? 0])));
   assert.equal(last.objects_per_image, Math.round((total / 40) * 1e4) / 1e4);
 });
+
+/** Amplitude of the best-fitting wave a·sin + b·cos of period P along x (with an offset and a linear shading term) over the given pixels. */
+function waveAmplitude(grey: (i: number) => number, pixels: number[], S: number, period: number): number {
+  // Normal equations of the 5-parameter least-squares fit.
+  const k = 5;
+  const A = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const B = new Array<number>(k).fill(0);
+  for (const i of pixels) {
+    const x = i % S;
+    const y = Math.floor(i / S);
+    const w = (2 * Math.PI * x) / period;
+    const row = [Math.sin(w), Math.cos(w), 1, x, y];
+    for (let p = 0; p < k; p++) {
+      B[p] += row[p] * grey(i);
+      for (let q = 0; q < k; q++) A[p][q] += row[p] * row[q];
+    }
+  }
+  for (let p = 0; p < k; p++) {
+    for (let q = p + 1; q < k; q++) {
+      const f = A[q][p] / A[p][p];
+      for (let t = p; t < k; t++) A[q][t] -= f * A[p][t];
+      B[q] -= f * B[p];
+    }
+  }
+  const sol = new Array<number>(k).fill(0);
+  for (let p = k - 1; p >= 0; p--) {
+    let v = B[p];
+    for (let t = p + 1; t < k; t++) v -= A[p][t] * sol[t];
+    sol[p] = v / A[p][p];
+  }
+  return Math.hypot(sol[0], sol[1]);
+}
+
+test('every class\'s body carries a wave along x at its own period, not at the other classes\' periods', () => {
+  const p = { ...params(21), headScale: 0 };
+  const classes = synthClasses(p);
+  // Periods: one per class, increasing, flip-invariant by construction (a wave along x).
+  for (let c = 1; c < classes.length; c++) assert.ok(classes[c].bodyCuePeriod > classes[c - 1].bodyCuePeriod * 1.2);
+  const own: number[][] = classes.map(() => []);
+  const other: number[] = [];
+  for (let k = 0; k < 80; k++) {
+    const s = renderSynthSample(p, classes, new Rng(synthImageSeed(21, 'train', k)));
+    const S = s.size;
+    const grey = (i: number) => (s.rgb[i * 3] + s.rgb[i * 3 + 1] + s.rgb[i * 3 + 2]) / 3;
+    for (const o of s.objects) {
+      if (s.objects.filter((q) => q.label === o.label).length !== 1) continue;
+      const pixels: number[] = [];
+      for (let i = 0; i < s.label.length; i++) if (s.label[i] === o.label && s.parts[i] === PART.body) pixels.push(i);
+      if (pixels.length < 60) continue;
+      own[o.label - 1].push(waveAmplitude(grey, pixels, S, o.cue.period));
+      for (const c of classes) if (c.label !== o.label) other.push(waveAmplitude(grey, pixels, S, c.bodyCuePeriod));
+    }
+  }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  // Amplitude 0.04 of 255 ≈ 10.2 grey levels.
+  own.forEach((a, c) => {
+    assert.ok(a.length >= 3, `class ${c}: ${a.length} bodies`);
+    assert.ok(mean(a) > 8 && mean(a) < 12.5, `class ${classes[c].name}: own-period amplitude ${mean(a).toFixed(2)}`);
+  });
+  assert.ok(mean(other) < 0.4 * mean(own.flat()), `other periods ${mean(other).toFixed(2)} vs own ${mean(own.flat()).toFixed(2)}`);
+});
+
+test('body cue periods that overlap under the jitter, or too few for the classes, are refused', () => {
+  assert.throws(() => validateSynthParams(params(1, { bodyCuePeriods: [3, 3.2, 4.7, 5.9, 7.4, 9.2] })), /bodyCuePeriods 3 and 3\.2 overlap with a jitter of ±10 %/);
+  assert.throws(() => validateSynthParams(params(1, { bodyCuePeriods: [3, 4, 5] })), /one period ≥ 2 px per class \(6 classes\)/);
+});

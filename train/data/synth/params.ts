@@ -1,8 +1,8 @@
 // Parameters of the synthetic WSSS benchmark (design: ../shared/BENCHMARK.md) and its presets.
 //
 // Every object has a small "head" whose pattern and hue identify its class and a larger "body"
-// whose appearance is shared by all classes except for a faint oriented texture (the weak body
-// cue). A classifier can get by on the head alone — so plain CAMs cover heads, not bodies — while
+// whose appearance is shared by all classes except for a faint wave texture (the weak body cue:
+// vertical stripes whose period is the class's own). A classifier can get by on the head alone — so plain CAMs cover heads, not bodies — while
 // a method that pushes the network to use more of the object can find signal in the body.
 //
 // Lengths are given for a 64-px image and scale with the image size, so `--size 128` draws the
@@ -55,7 +55,11 @@ export interface SynthParams {
   maxOverlap: number;
   /** Strength of the weak body cue (amplitude of the oriented texture on [0,1] colour); 0 = no cue (the control). */
   bodyCue: number;
-  /** Periods of the body cue, px at 64 px; class c uses orientation (c mod 2)·90° and period bodyCuePeriods[floor(c/2)]. */
+  /**
+   * Period of each class's body cue, px at 64 px (class c uses bodyCuePeriods[c]); the cue is a
+   * wave along x for every class, so a horizontal flip keeps it. Periods must be increasing and
+   * far enough apart that the jittered ranges of neighbours do not overlap.
+   */
   bodyCuePeriods: number[];
   /** Relative random jitter of an object's cue period (makes the class cue distributions overlap). */
   bodyCueJitter: number;
@@ -119,7 +123,10 @@ export function defaultSynthParams(preset: SynthPreset = 'small', seed = 0): Syn
     headScale: 1,
     maxOverlap: 0.1,
     bodyCue: 0.04,
-    bodyCuePeriods: [4, 6, 9, 13],
+    // Geometric steps of 1.25 from 3 px (the jitter of ±10 % leaves neighbours apart). One
+    // orientation for all: with classes told apart by orientation (version 1: x for even classes,
+    // y for odd ones), SGD learned the cue of one orientation only (README, "body cue").
+    bodyCuePeriods: [3, 3.75, 4.7, 5.9, 7.4, 9.2, 11.5, 14.4],
     bodyCueJitter: 0.1,
     bodyCueReliability: 1,
     bodyNoise: 0.05,
@@ -140,9 +147,7 @@ export interface SynthClass {
   headPattern: HeadPattern;
   /** Hue of the head, in [0, 1). */
   headHue: number;
-  /** Orientation of the body cue's wave vector in degrees (0: varies along x, 90: along y). */
-  bodyCueOrientation: 0 | 90;
-  /** Period of the body cue in px at the data set's size. */
+  /** Period of the body cue (a wave along x) in px at the data set's size. */
   bodyCuePeriod: number;
 }
 
@@ -153,8 +158,7 @@ export function synthClasses(p: SynthParams): SynthClass[] {
     label: c + 1,
     headPattern: HEAD_PATTERNS[c],
     headHue: round3(c / p.numClasses),
-    bodyCueOrientation: (c % 2 ? 90 : 0) as 0 | 90,
-    bodyCuePeriod: round3(p.bodyCuePeriods[Math.floor(c / 2) % p.bodyCuePeriods.length] * scale),
+    bodyCuePeriod: round3(p.bodyCuePeriods[c] * scale),
   }));
 }
 
@@ -202,7 +206,15 @@ export function validateSynthParams(p: SynthParams): void {
   if (!(p.bodyCue >= 0 && p.bodyCue <= 0.5)) bad(`bodyCue must be in [0, 0.5], got ${p.bodyCue}`);
   if (!(p.bodyCueReliability >= 0 && p.bodyCueReliability <= 1)) bad(`bodyCueReliability must be in [0, 1], got ${p.bodyCueReliability}`);
   if (!(p.clutter >= 0 && p.clutter <= 1)) bad(`clutter must be in [0, 1], got ${p.clutter}`);
-  if (!(p.bodyCuePeriods.length >= 1 && p.bodyCuePeriods.every((x) => x >= 2))) bad('bodyCuePeriods must be periods ≥ 2 px');
+  if (!(p.bodyCueJitter >= 0 && p.bodyCueJitter < 0.5)) bad(`bodyCueJitter must be in [0, 0.5), got ${p.bodyCueJitter}`);
+  if (!(p.bodyCuePeriods.length >= p.numClasses && p.bodyCuePeriods.every((x) => x >= 2)))
+    bad(`bodyCuePeriods must give one period ≥ 2 px per class (${p.numClasses} classes), got ${JSON.stringify(p.bodyCuePeriods)}`);
+  // Each class's cue must stay identifiable: jittered period ranges of neighbours may not overlap.
+  for (let c = 1; c < p.numClasses; c++) {
+    const [lo, hi] = [p.bodyCuePeriods[c - 1], p.bodyCuePeriods[c]];
+    if (!(lo * (1 + p.bodyCueJitter) < hi * (1 - p.bodyCueJitter)))
+      bad(`bodyCuePeriods ${lo} and ${hi} overlap with a jitter of ±${p.bodyCueJitter * 100} %: periods must increase by more than ${((1 + p.bodyCueJitter) / (1 - p.bodyCueJitter)).toFixed(3)}×`);
+  }
   if (!(p.jpegQuality >= 50 && p.jpegQuality <= 100)) bad(`jpegQuality must be 50…100, got ${p.jpegQuality}`);
   if (!(Number.isInteger(p.ignoreRadius) && p.ignoreRadius >= 0 && p.ignoreRadius <= 4)) bad(`ignoreRadius must be 0…4, got ${p.ignoreRadius}`);
 }

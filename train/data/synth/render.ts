@@ -4,7 +4,7 @@
 //
 // Scene: textured background with clutter strokes → headless distractor blobs → 1–3 objects.
 // Object = blob-shaped body (colour drawn from one distribution shared by every class, shading,
-// class-independent texture, plus the faint class-specific oriented wave = the weak cue) with a
+// class-independent texture, plus the faint wave along x whose period is the class's = the weak cue) with a
 // head disc on its boundary whose pattern and hue identify the class. Later objects may cover at
 // most `maxOverlap` of earlier ones and never their heads, so every labelled class stays
 // identifiable.
@@ -20,7 +20,7 @@ export interface SynthObjectRecord {
   body: { cx: number; cy: number; ra: number; rb: number; rotation: number };
   head: { cx: number; cy: number; r: number };
   /** The body cue drawn (`fromClass` = the label whose cue it is; differs from `label` for unreliable cues). */
-  cue: { orientation: number; period: number; strength: number; fromClass: number };
+  cue: { period: number; strength: number; fromClass: number };
   /** The body colour was drawn close to the background's. */
   camouflaged: boolean;
   /** The simulated saliency detector found the object. */
@@ -271,7 +271,7 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
     const other = classes[rng.int(0, classes.length - 1)];
     const cueClass = reliable ? cls : other;
     const period = cueClass.bodyCuePeriod * (1 + rng.range(-p.bodyCueJitter, p.bodyCueJitter));
-    const cue = { orientation: cueClass.bodyCueOrientation, period, strength: p.bodyCue, phase: rng.range(0, 2 * Math.PI) };
+    const cue = { period, strength: p.bodyCue, phase: rng.range(0, 2 * Math.PI) };
     drawBody(img, S, b, colour, rng, bodyTex, p, cue, (i) => {
       inst[i] = id;
       parts[i] = PART.body;
@@ -294,7 +294,7 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
       label: cls.label,
       body: { cx: r3(b.cx), cy: r3(b.cy), ra: r3(b.ra), rb: r3(b.rb), rotation: r3(b.rotation) },
       head: { cx: r3(hx), cy: r3(hy), r: r3(hr) },
-      cue: { orientation: cue.orientation, period: r3(period), strength: cue.strength, fromClass: cueClass.label },
+      cue: { period: r3(period), strength: cue.strength, fromClass: cueClass.label },
       camouflaged,
       salient: false,
       bodyPixels: 0,
@@ -367,7 +367,7 @@ function paint(
 
 /**
  * A body (or distractor) blob: base colour with directional shading, the shared texture and,
- * for objects, the class cue s·sin(2π·(x or y)/P + φ) on all channels. `mark` is called for each
+ * for objects, the class cue s·sin(2π·x/P + φ) on all channels. `mark` is called for each
  * pixel whose centre lies inside.
  */
 function drawBody(
@@ -378,7 +378,7 @@ function drawBody(
   rng: Rng,
   tex: Float32Array,
   p: SynthParams,
-  cue: { orientation: number; period: number; strength: number; phase: number } | null,
+  cue: { period: number; strength: number; phase: number } | null,
   mark: (i: number) => void,
 ): void {
   const light = rng.range(0, 2 * Math.PI);
@@ -395,8 +395,7 @@ function drawBody(
     const shade = 1 + shadeAmp * (((x - b.cx) * lx + (y - b.cy) * ly) / rEff);
     let add = p.bodyNoise * tex[y * S + x];
     if (cue && cue.strength > 0) {
-      const coord = cue.orientation === 0 ? x : y;
-      add += cue.strength * Math.sin((2 * Math.PI * coord) / cue.period + cue.phase);
+      add += cue.strength * Math.sin((2 * Math.PI * x) / cue.period + cue.phase);
     }
     px[0] = colour[0] * shade + add;
     px[1] = colour[1] * shade + add;

@@ -26,8 +26,13 @@ import { vocPalette } from '../../../runtime/voc-palette.ts';
 import { synthClasses, validateSynthParams, type SynthParams } from './params.ts';
 import { renderSynthSample, type SynthObjectRecord } from './render.ts';
 
-/** Version of the generator's output: bump when the same parameters would draw different images. */
-export const SYNTH_FORMAT_VERSION = 1;
+/**
+ * Version of the generator (synth.json `version`): bump when the same parameters would draw
+ * different images, so results name the benchmark they came from.
+ *   1: body cues alternate orientation (x for even classes, y for odd ones), 4 periods shared by pairs.
+ *   2: every class's cue is a wave along x with a period of its own (SGD learned one orientation only).
+ */
+export const SYNTH_FORMAT_VERSION = 2;
 
 export const SYNTH_SPLITS = ['train', 'val'] as const;
 export type SynthSplit = (typeof SYNTH_SPLITS)[number];
