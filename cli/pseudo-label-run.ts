@@ -7,6 +7,7 @@ import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label/pseudo-label.ts';
 import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
+import type { CamCrfOptions } from '../runtime/crf/cam-crf.ts';
 import { CliError } from './errors.ts';
 
 export interface PseudoLabelRunOptions {
@@ -27,6 +28,8 @@ export interface PseudoLabelRunOptions {
   camFormat?: 'npy' | 'irn-dict';
   workers?: number;
   threads?: number;
+  /** labels by the dense CRF (see runtime/crf/cam-crf.ts) */
+  crf?: CamCrfOptions;
   quiet?: boolean;
 }
 
@@ -50,6 +53,7 @@ export function summaryFileText(s: PseudoLabelSummary, model: string): string {
     bg_threshold: s.bg_threshold,
     use_image_labels: s.use_image_labels,
     cam_format: s.cam_format,
+    ...(s.crf ? { crf: s.crf } : {}),
     run: { processed: s.processed, skipped_existing: s.skipped_existing, seconds: s.seconds, images_per_second: s.images_per_second, workers: s.workers },
   };
   return JSON.stringify(record, null, 2) + '\n';
@@ -100,6 +104,7 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     writeCams: o.writeCams,
     camFormat: o.camFormat,
     workers: o.workers,
+    crf: o.crf,
     progress: !o.quiet,
   });
   await model.release();

@@ -7,6 +7,10 @@
 
 import { basename, extname, join } from 'node:path';
 import { camLabelMap, multiScaleCams, type MultiScaleOptions } from '../runtime/cam/multiscale-cams.ts';
+import { camCrfLabels } from '../runtime/crf/cam-crf.ts';
+import type { CrfEngine } from '../runtime/crf/dense-crf.ts';
+import { crfRefineSegmentation, type SegmentationCrfOptions } from '../runtime/crf/segmentation-crf.ts';
+import { loadCrfEngine } from '../runtime/node/crf/crf-engines.ts';
 import { writeFileAtomic } from '../runtime/node/files/atomic-write.ts';
 import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
 import { encodePngRgb } from '../runtime/node/dataset/images.ts';
@@ -33,6 +37,8 @@ export interface SegmentRunOptions {
   /** Overlay colour opacity in [0, 1]. */
   opacity: number;
   threads?: number;
+  /** refine the labels with the dense CRF (runtime/crf/segmentation-crf.ts) */
+  crf?: SegmentationCrfOptions;
   quiet?: boolean;
 }
 
@@ -72,15 +78,17 @@ export function outputStems(files: string[]): (string | null)[] {
 }
 
 /** Labels (0 = background, class i → i + 1) and the pixels they belong to (RGBA, as preprocessImage gives them, at the labels' size). */
-async function labelImage(model: OpenModel, px: PixelImage, o: SegmentRunOptions, multi: MultiScaleOptions | null): Promise<{ labels: LabelMap; base: PixelImage; rule: string }> {
+async function labelImage(model: OpenModel, px: PixelImage, o: SegmentRunOptions, multi: MultiScaleOptions | null, crf: CrfEngine | null): Promise<{ labels: LabelMap; base: PixelImage; rule: string }> {
+  const crfNote = o.crf ? ` + dense CRF (${o.crf.params.iterations} iterations)` : '';
   if (!multi) {
     const seg = await segmentPixels(model, px, { bgThreshold: o.bgThreshold, maxSide: o.maxSide });
-    return { labels: seg.labels, base: seg.processedPixels, rule: `${seg.rule.kind} on ${seg.rule.output}` };
+    const labels = crf && o.crf ? crfRefineSegmentation(crf, seg, o.crf) : seg.labels;
+    return { labels, base: seg.processedPixels, rule: `${seg.rule.kind} on ${seg.rule.output}${crfNote}` };
   }
   const { tensor, processedPixels } = preprocessImage(px, { maxSide: o.maxSide });
   const cams = await multiScaleCams((input) => model.run({ image: input }), { data: tensor.data, height: tensor.height, width: tensor.width }, multi);
-  const data = camLabelMap(cams, o.bgThreshold ?? DEFAULT_CAM_BG_THRESHOLD);
-  return { labels: { data, width: cams.width, height: cams.height }, base: processedPixels, rule: `multi-scale cams (${multi.scales.join(',')}${multi.flip ? ', flip' : ''})` };
+  const data = crf && o.crf ? camCrfLabels(crf, processedPixels, cams.cams, cams.classes, undefined, o.crf) : camLabelMap(cams, o.bgThreshold ?? DEFAULT_CAM_BG_THRESHOLD);
+  return { labels: { data, width: cams.width, height: cams.height }, base: processedPixels, rule: `multi-scale cams (${multi.scales.join(',')}${multi.flip ? ', flip' : ''})${crfNote}` };
 }
 
 function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): Uint8Array {
@@ -111,6 +119,7 @@ export async function runSegment(o: SegmentRunOptions): Promise<SegmentSummary> 
     }
     multi = { scales: o.scales, flip: o.flip, rule: 'max-flip-sum' };
   }
+  const crf = o.crf ? await loadCrfEngine('auto') : null;
   const palette = vocPalette(256);
   const stems = outputStems(o.images);
   const summary: SegmentSummary = { images: o.images.length, segmented: 0, failed: 0, failures: [], outputs: [], provider: model.provider, rule: '', out: o.out };
@@ -134,7 +143,7 @@ export async function runSegment(o: SegmentRunOptions): Promise<SegmentSummary> 
       continue;
     }
     try {
-      const { labels, base, rule } = await labelImage(model, decoded.px, o, multi);
+      const { labels, base, rule } = await labelImage(model, decoded.px, o, multi, crf);
       summary.rule = rule;
       const overlay = composeOverlay(base.data, labels, palette, o.opacity);
       const labelFile = join(o.out, `${stem}.png`);

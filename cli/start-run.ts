@@ -25,7 +25,7 @@ function wsss(args: string[]): Promise<string> {
   });
 }
 
-export async function runStart(a: { data: string; out: string; preset: string; epochs?: number }): Promise<void> {
+export async function runStart(a: { data: string; out: string; preset: string; epochs?: number; seed?: number }): Promise<void> {
   const t0 = performance.now();
   const data = resolve(a.data);
   const out = resolve(a.out);
@@ -33,7 +33,7 @@ export async function runStart(a: { data: string; out: string; preset: string; e
   else console.log(`using the data set in ${data}`);
 
   const run = join(out, 'cam');
-  await wsss(['train', '--data', data, '--out', run, ...(a.epochs ? ['--epochs', String(a.epochs)] : [])]);
+  await wsss(['train', '--data', data, '--out', run, '--seed', String(a.seed ?? 0), ...(a.epochs ? ['--epochs', String(a.epochs)] : [])]);
   const model = join(run, 'model.onnx');
   await wsss(['export', '--run', run, '--out', model, '--verify']);
   const pseudo = join(out, 'pseudo');

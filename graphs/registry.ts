@@ -3,6 +3,7 @@
 
 import { backboneGraphEntries } from './backbones/index.ts';
 import { CamTinyBackbone } from './backbones/cam-tiny.ts';
+import { camBackboneGraphEntries } from './cam-backbone.ts';
 import type { GraphDef } from './graph.ts';
 import { CamNet, camGraph } from './methods/cam/model.ts';
 
@@ -26,6 +27,8 @@ const graphs = new Map<string, GraphEntry>([
   ['cam-tiny', { description: 'the CAM method on the cam-tiny backbone (6 conv layers, stride 4): tests, synthetic benchmark', build: camTinyGraph }],
   // Bare ImageNet backbones (issue 5): resnet50, resnet101, resnet38d, vgg16, vgg16d, mobilenet_v2 and their -w16 variants.
   ...backboneGraphEntries(),
+  // The CAM baseline on ImageNet backbones (cam-resnet50, cam-mobilenet_v2; issue 20's deployment targets).
+  ...camBackboneGraphEntries(),
 ]);
 
 /** The CAM method on cam-tiny with any width multiplier (what `wsss train --method cam --backbone cam-tiny` trains). */

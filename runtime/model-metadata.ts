@@ -29,7 +29,15 @@ export const MODEL_METADATA_KEYS = {
   labelRule: 'label_rule',
   /** Integer version of this contract. */
   formatVersion: 'format_version',
+  /** Optional: 'fp32' (absent), 'fp16' or 'int8' — how `wsss quantize` stored the weights (inputs/outputs stay float32). */
+  precision: 'precision',
+  /** Optional JSON: how an int8 model was calibrated ({method, percentile?, images, data}) or an fp16 model's float32 op list. */
+  calibration: 'calibration',
 } as const;
+
+/** Storage/compute precisions of exported models; every one takes and returns float32. */
+export const MODEL_PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+export type ModelPrecision = (typeof MODEL_PRECISIONS)[number];
 
 /** The version of this contract the exporter writes and the runtime understands. */
 export const MODEL_FORMAT_VERSION = 1;
@@ -81,6 +89,8 @@ export interface ModelInfo {
   /** The method's label rule ({kind, ...parameters}), or null when the model names none. */
   labelRule: LabelRuleInfo | null;
   formatVersion: number;
+  /** 'fp32' unless the model was converted by `wsss quantize` / `wsss export --precision`. */
+  precision: ModelPrecision;
 }
 
 export interface LabelRuleInfo {
@@ -89,7 +99,7 @@ export interface LabelRuleInfo {
 }
 
 /** Fields of ModelInfo an exporter provides; `metadataProps` turns them into key/value strings. */
-export type ModelInfoInput = Omit<ModelInfo, 'formatVersion' | 'labelRule'> & { formatVersion?: number; labelRule?: LabelRuleInfo | null };
+export type ModelInfoInput = Omit<ModelInfo, 'formatVersion' | 'labelRule' | 'precision'> & { formatVersion?: number; labelRule?: LabelRuleInfo | null };
 
 /** Metadata key/value pairs for an exported model (what the exporter writes into metadata_props). */
 export function metadataProps(info: ModelInfoInput): Record<string, string> {
@@ -189,6 +199,8 @@ export function parseModelMetadata(record: Readonly<Record<string, string>>, sou
     if (!r || typeof r !== 'object' || Array.isArray(r) || typeof (r as LabelRuleInfo).kind !== 'string') bad(k.labelRule, 'must be a JSON object with a string "kind"');
     labelRule = r as LabelRuleInfo;
   }
+  const precision = (record[k.precision] ?? 'fp32') as ModelPrecision;
+  if (!MODEL_PRECISIONS.includes(precision)) bad(k.precision, `must be one of ${MODEL_PRECISIONS.join(', ')}`);
 
   return {
     method: record[k.method],
@@ -200,5 +212,6 @@ export function parseModelMetadata(record: Readonly<Record<string, string>>, sou
     outputStride: integer(k.outputStride, 1),
     labelRule,
     formatVersion,
+    precision,
   };
 }

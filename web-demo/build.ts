@@ -32,6 +32,9 @@ export const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-s
 /** Static files of the page, copied as they are. */
 const STATIC_FILES = ['index.html', 'style.css'];
 
+/** The dense CRF's WebAssembly module (committed, see runtime/crf/build-wasm.mjs), copied to dist/crf.wasm. */
+const CRF_WASM = join(REPO_DIR, 'runtime', 'crf', 'wasm', 'crf.wasm');
+
 /** onnxruntime-web's dist/ (its exports map hides package.json, but every entry lives in dist/). */
 function ortDistDir(): string {
   const require = createRequire(import.meta.url);
@@ -58,6 +61,7 @@ function buildInputs(): string[] {
   return [
     join(DEMO_DIR, 'build.ts'),
     ...STATIC_FILES.map((f) => join(DEMO_DIR, f)),
+    CRF_WASM,
     ...listFiles(join(DEMO_DIR, 'src'), ts),
     ...listFiles(join(REPO_DIR, 'runtime'), ts).filter((p) => !relative(REPO_DIR, p).startsWith(join('runtime', 'node'))),
   ];
@@ -105,6 +109,7 @@ export async function buildDemo(dist = DEMO_DIST): Promise<BuildResult> {
       external: ['node:*', 'fs', 'path', 'worker_threads', 'perf_hooks', 'os', 'url'],
     });
     for (const f of STATIC_FILES) copyFileSync(join(DEMO_DIR, f), join(tmp, f));
+    copyFileSync(CRF_WASM, join(tmp, 'crf.wasm'));
     const ortDist = ortDistDir();
     for (const f of ORT_RUNTIME_FILES) copyFileSync(join(ortDist, f), join(tmp, 'ort', f));
     writeFileSync(join(tmp, BUILD_INFO), JSON.stringify({ inputsHash: hash, builtAt: new Date().toISOString() }, null, 2) + '\n');
@@ -132,7 +137,7 @@ export function demoIsFresh(dist = DEMO_DIST): boolean {
   try {
     const info = JSON.parse(readFileSync(join(dist, BUILD_INFO), 'utf8')) as { inputsHash?: string };
     if (info.inputsHash !== inputsHash()) return false;
-    return ['main.js', ...STATIC_FILES, ...ORT_RUNTIME_FILES.map((f) => join('ort', f))].every((f) => existsSync(join(dist, f)));
+    return ['main.js', 'crf.wasm', ...STATIC_FILES, ...ORT_RUNTIME_FILES.map((f) => join('ort', f))].every((f) => existsSync(join(dist, f)));
   } catch {
     return false;
   }

@@ -7,6 +7,7 @@ import { CliError } from '../errors.ts';
 interface EvalArgs {
   gt: string;
   pred?: string;
+  'pred-crf'?: string;
   cams?: string;
   list?: string;
   thresholds: string;
@@ -26,6 +27,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     y
       .option('gt', { type: 'string', demandOption: true, describe: 'ground truth: a VOC-layout data set root or a folder of label PNGs' })
       .option('pred', { type: 'string', describe: 'folder of predicted label PNGs (<id>.png)' })
+      .option('pred-crf', { type: 'string', describe: 'folder of the same predictions refined by the dense CRF (wsss pseudo-label/refine/segment --crf): scored alike and shown beside --pred as a with/without-CRF column' })
       .option('cams', { type: 'string', describe: 'folder of CAM .npy files (<id>.npy): [K,H,W] per foreground class, or the reference repos\' dicts' })
       .option('list', { type: 'string', describe: 'image-id list (default: every file in --pred, else --cams)' })
       .option('thresholds', { type: 'string', default: '0.05:0.95:0.05', describe: 'CAM background thresholds: start:stop:step or a,b,c' })
@@ -38,6 +40,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('strict', { type: 'boolean', default: false, describe: 'exit with status 1 when any file had a problem' }),
   handler: async (a) => {
     if (!a.pred && !a.cams) throw new CliError('give --pred, --cams, or both', 2);
+    if (a['pred-crf'] && !a.pred) throw new CliError('--pred-crf is compared with --pred: give both', 2);
     const { evaluateDataset, evalResultJson, locateGroundTruth } = await import('../../runtime/node/eval/evaluate-dataset.ts');
     const { parseThresholds } = await import('../../runtime/metrics/cam-threshold-sweep.ts');
     const { writeFileAtomic } = await import('../../runtime/node/files/atomic-write.ts');
@@ -62,7 +65,18 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       examples = prepared.examples;
       result.issues.push(...prepared.issues);
     }
-    const json = evalResultJson(result);
+    let withCrf: Awaited<ReturnType<typeof evaluateDataset>> | null = null;
+    if (a['pred-crf']) {
+      try {
+        // the same images as --pred (its list, else its files), so the two columns compare like with like
+        withCrf = await evaluateDataset({ gt: a.gt, pred: a['pred-crf'], list: a.list, idsFrom: a.pred, classNames, thresholds, camGating: a['cam-gating'] });
+      } catch (e) {
+        throw new CliError(`--pred-crf: ${(e as Error).message}`);
+      }
+      result.issues.push(...withCrf.issues.map((i) => ({ ...i, reason: `${i.reason} (--pred-crf)` })));
+    }
+    const crfScores = withCrf?.pred?.scores ?? null;
+    const json = { ...evalResultJson(result), ...(withCrf && crfScores ? { crf: { miou: crfScores.miou, pixel_accuracy: crfScores.pixelAccuracy, images: withCrf.pred!.images, per_class_iou: crfScores.perClass.map((p) => p.iou), miou_gain: result.pred ? crfScores.miou - result.pred.scores.miou : null } } : {}) };
 
     // Table.
     const main = result.pred?.scores ?? result.cams?.best.scores;
@@ -70,15 +84,17 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const w = Math.max(12, ...result.classNames.map((s) => s.length)) + 2;
     const lines: string[] = [];
     if (main) {
-      lines.push(`${'class'.padEnd(w)}   IoU    prec  recall      GT px    pred px${result.pred && result.cams ? `  CAM IoU@${result.cams.best.threshold}` : ''}`);
+      lines.push(`${'class'.padEnd(w)}   IoU    prec  recall      GT px    pred px${crfScores ? '  IoU+CRF' : ''}${result.pred && result.cams ? `  CAM IoU@${result.cams.best.threshold}` : ''}`);
       result.classNames.forEach((name, c) => {
         const p = main.perClass[c];
         const camIou = result.pred && result.cams ? `  ${f(result.cams.best.scores.perClass[c].iou)}` : '';
-        lines.push(`${name.padEnd(w)}${f(p.iou)}  ${f(p.precision)}  ${f(p.recall)}  ${String(p.gtPixels).padStart(9)}  ${String(p.predPixels).padStart(9)}${camIou}`);
+        const crfIou = crfScores ? `   ${f(crfScores.perClass[c].iou)}` : '';
+        lines.push(`${name.padEnd(w)}${f(p.iou)}  ${f(p.precision)}  ${f(p.recall)}  ${String(p.gtPixels).padStart(9)}  ${String(p.predPixels).padStart(9)}${crfIou}${camIou}`);
       });
       const what = result.pred ? `predictions (${result.pred.images} images)` : `CAMs at threshold ${result.cams!.best.threshold} (${result.cams!.images} images)`;
       lines.push(`${what}: mIoU ${main.miou.toFixed(4)} (classes in GT or prediction), ${main.miouAllClasses.toFixed(4)} (all classes), ${main.miouGtClasses.toFixed(4)} (GT classes); pixel accuracy ${main.pixelAccuracy.toFixed(4)}`);
     }
+    if (crfScores && result.pred) lines.push(`with the dense CRF (${a['pred-crf']}, ${withCrf!.pred!.images} images): mIoU ${crfScores.miou.toFixed(4)} (${crfScores.miou >= result.pred.scores.miou ? '+' : ''}${(crfScores.miou - result.pred.scores.miou).toFixed(4)}); pixel accuracy ${crfScores.pixelAccuracy.toFixed(4)}`);
     if (result.cams) {
       const c = result.cams;
       lines.push(`CAM sweep: ${c.sweep.map((s) => `${s.threshold}:${s.scores.miou.toFixed(3)}`).join(' ')}`);

@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import type { GraphDef } from '../../graphs/graph.ts';
 import type { ParamValues } from '../../graphs/module.ts';
 import { CliError } from '../errors.ts';
+import { checkPrecisionArgs, parseFp32Ops, PRECISION_OPTIONS } from '../quantize-run.ts';
 
 interface ExportArgs {
   run?: string;
@@ -21,6 +22,12 @@ interface ExportArgs {
   tolerance: number;
   outputs?: string;
   'output-stride'?: number;
+  precision: 'fp32' | 'fp16' | 'int8';
+  calibration?: string;
+  'calibration-images': number;
+  percentile?: number;
+  'fp32-ops'?: string;
+  'backbone-weights'?: string;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -41,12 +48,17 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('width', { type: 'number', default: 1, describe: 'width multiplier of reduced graph variants' })
       .option('outputs', { type: 'string', describe: "backbones: comma-separated outputs to export, e.g. 'logits,layer4' (default: logits and the last stage)" })
       .option('output-stride', { type: 'number', describe: 'ResNet backbones: output stride 32, 16 or 8 (dilated layer3/layer4)' })
+      .option('backbone-weights', { type: 'string', describe: 'with --graph and --random-init, cam-resnet50 / cam-mobilenet_v2: torchvision ImageNet weights (.safetensors or .onnx) for the backbone; the CAM head stays random' })
+      .option('precision', { choices: ['fp32', 'fp16', 'int8'] as const, default: 'fp32' as const, describe: 'store the model in fp16 or int8 (see `wsss quantize`); --verify checks the float32 export first' })
+      .options(PRECISION_OPTIONS)
       .check((a) => {
+        checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile, fp32Ops: parseFp32Ops(a['fp32-ops']) });
         // A CliError reaches the user as a one-line usage error (exit 2), not a stack trace.
         if (Boolean(a.run) === Boolean(a.graph)) throw new CliError('give exactly one of --run and --graph', 2);
         if (a.run && (a.checkpoint || a['random-init'] || a.classes || a.outputs))
           throw new CliError('--run reads the parameters and classes from the run: --checkpoint, --random-init, --classes and --outputs go with --graph', 2);
         if (a.graph && Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
+        if (a['backbone-weights'] && !(a.graph && a['random-init'])) throw new CliError('--backbone-weights goes with --graph and --random-init (it fills the backbone; the head is initialised from --seed)', 2);
         return true;
       })
       .example('$0 export --run runs/cam --out runs/cam/model.onnx --verify', 'export a trained run and check it')
@@ -111,6 +123,13 @@ async function exportGraph(args: ExportArgs & { graph: string }): Promise<void> 
     } catch (e) {
       throw new CliError((e as Error).message);
     }
+  } else if (args['backbone-weights']) {
+    const { imagenetCamValues } = await import('../../export/imagenet-cam.ts');
+    try {
+      values = imagenetCamValues(graph, args['backbone-weights'], args.seed);
+    } catch (e) {
+      throw new CliError(`--backbone-weights: ${(e as Error).message}`);
+    }
   } else values = initialiseAll(graph.module, args.seed);
 
   await exportAndWrite(args, graph, values, metaClasses, args.checkpoint ?? `random init (seed ${args.seed})`);
@@ -120,7 +139,7 @@ async function exportGraph(args: ExportArgs & { graph: string }): Promise<void> 
 async function exportAndWrite(args: ExportArgs, graph: GraphDef, values: ParamValues, metaClasses: string[], source: string): Promise<void> {
   const { exportOnnx } = await import('../../export/export-onnx.ts');
   const { writeFileAtomic } = await import('../../runtime/node/files/atomic-write.ts');
-  const bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source });
+  let bytes = exportOnnx(graph, values, { foldBatchNorm: args['fold-bn'], classNames: metaClasses, source });
   let verification;
   if (args.verify) {
     const { verifyExport } = await import('../../export/verify.ts');
@@ -135,10 +154,18 @@ async function exportAndWrite(args: ExportArgs, graph: GraphDef, values: ParamVa
     if (r.relErr > args.tolerance)
       throw new CliError(`verification failed: relative error ${r.relErr.toExponential(2)} on '${r.worst}' exceeds ${args.tolerance} — ${args.out} not written`);
   }
+  let precision;
+  if (args.precision !== 'fp32') {
+    const { convertPrecision } = await import('../quantize-run.ts');
+    const fp32Bytes = bytes.byteLength;
+    const r = await convertPrecision(bytes, args.out, { precision: args.precision, calibration: args.calibration, calibrationImages: args['calibration-images'], percentile: args.percentile, fp32Ops: parseFp32Ops(args['fp32-ops']) });
+    bytes = r.bytes;
+    precision = { ...r.summary, fp32Bytes };
+  }
   await writeFileAtomic(args.out, bytes);
-  console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''})`);
+  console.log(`wrote ${args.out} (${bytes.byteLength} bytes, graph ${graph.name}, ${metaClasses.length} classes${args['fold-bn'] ? ', batch norm folded' : ''}${args.precision !== 'fp32' ? `, ${args.precision}` : ''})`);
   // Machine-readable tail line (project convention for commands that report figures).
-  const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name, method: graph.method };
+  const summary: Record<string, unknown> = { out: args.out, bytes: bytes.byteLength, graph: graph.name, method: graph.method, ...(precision ? { precision } : {}) };
   if (verification)
     summary.verify = { relErr: verification.relErr, worst: verification.worst, outputs: Object.fromEntries(verification.outputs.map((o) => [o.name, o.relErr])) };
   console.log(JSON.stringify(summary));

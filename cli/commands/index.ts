@@ -1,6 +1,7 @@
 // Every `wsss` command, in the order `wsss --help` lists them. Add new commands here.
 import type { CommandModule } from 'yargs';
 import { pseudoLabelCommand } from './pseudo-label.ts';
+import { refineCommand } from './refine.ts';
 import { trainCommand } from './train.ts';
 import { startCommand } from './start.ts';
 import { exportCommand } from './export.ts';
@@ -12,6 +13,7 @@ import { evalCommand } from './eval.ts';
 import { segmentCommand } from './segment.ts';
 import { doctorCommand } from './doctor.ts';
 import { methodsCommand } from './methods.ts';
+import { quantizeCommand } from './quantize.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -20,7 +22,9 @@ export const commands: CommandModule<any, any>[] = [
   methodsCommand,
   trainCommand,
   exportCommand,
+  quantizeCommand,
   pseudoLabelCommand,
+  refineCommand,
   segmentCommand,
   evalCommand,
   serveCommand,

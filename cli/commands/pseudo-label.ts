@@ -1,9 +1,11 @@
 // `wsss pseudo-label`: label maps and CAMs for every image of a data set, with an exported CAM model.
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.ts';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
+import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { parseScales, parseProviders } from '../options.ts';
 
-interface Args {
+interface Args extends CrfArgs {
   model: string;
   data: string;
   list?: string;
@@ -19,13 +21,15 @@ interface Args {
   'cam-format': string;
   workers?: number;
   threads?: number;
+  'crf-alpha': number;
 }
 
 export const pseudoLabelCommand: CommandModule<object, Args> = {
   command: 'pseudo-label',
   describe: 'Generate pseudo-labels (palette PNG) and CAMs (.npy) for a data set with an exported CAM model',
   builder: (y) =>
-    y
+    withCrfOptions(y, "refine the labels with the dense CRF on [background, CAMs], background = (1 − max CAM)^α (psa's rule; replaces --bg-threshold)")
+      .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF: background exponent α of (1 − max CAM)^α (psa: 32 high / 4 low; EDAM: 1)' })
       .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx) with a raw_cams output' })
       .option('data', { type: 'string', demandOption: true, describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json)' })
       .option('list', { type: 'string', describe: 'image list file (one id per line); default: ImageSets/Segmentation/<split>.txt' })
@@ -41,9 +45,12 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
       .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: a quarter of the cores on the CPU EP, all but one (≤ 8) on a GPU EP; 0 = none)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores; on a busy machine, cores minus --workers can be faster)' })
-      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split'),
+      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split')
+      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo-crf --crf psa --use-image-labels', 'labels refined by the dense CRF'),
   handler: async (a) => {
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0 && a.workers <= 64)) throw new CliError(`--workers must be an integer in [0, 64], got ${a.workers}`, 2);
+    const crfParams = crfParamsFromArgs(a);
+    if (crfParams && !(a['crf-alpha'] > 0)) throw new CliError(`--crf-alpha must be a positive number, got ${a['crf-alpha']}`, 2);
     const { runPseudoLabel } = await import('../pseudo-label-run.ts');
     const summary = await runPseudoLabel({
       model: a.model,
@@ -61,6 +68,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       camFormat: a['cam-format'] as 'npy' | 'irn-dict',
       workers: a.workers,
       threads: a.threads,
+      crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] ?? 1 } : undefined,
     });
     if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
   },

@@ -1,9 +1,11 @@
 // `wsss segment`: label map and colour overlay PNGs for image files, with any exported model.
 import type { CommandModule } from 'yargs';
 import { CliError } from '../errors.ts';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
+import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { parseProviders, parseScales } from '../options.ts';
 
-interface Args {
+interface Args extends CrfArgs {
   model: string;
   images: string[];
   out: string;
@@ -14,13 +16,15 @@ interface Args {
   'max-side': number;
   opacity: number;
   threads?: number;
+  'crf-alpha': number;
 }
 
 export const segmentCommand: CommandModule<object, Args> = {
   command: 'segment <images..>',
   describe: 'Segment image files: <name>.png (palette label map) and <name>.overlay.png (colours over the image)',
   builder: (y) =>
-    y
+    withCrfOptions(y, "refine the labels with the dense CRF (CAM models: background (1 − max CAM)^α over every class; segmentation models: the CRF on their probabilities)")
+      .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF on CAM models: background exponent α' })
       .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF; the format is read from the bytes)' })
       .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx with wsss metadata)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
@@ -35,6 +39,8 @@ export const segmentCommand: CommandModule<object, Args> = {
   handler: async (a) => {
     if (!(a.opacity >= 0 && a.opacity <= 1)) throw new CliError(`--opacity must be in [0, 1], got ${a.opacity}`, 2);
     if (!(Number.isInteger(a['max-side']) && a['max-side'] >= 0)) throw new CliError(`--max-side must be a non-negative integer, got ${a['max-side']}`, 2);
+    const crfParams = crfParamsFromArgs(a);
+    if (crfParams && !(a['crf-alpha'] > 0)) throw new CliError(`--crf-alpha must be a positive number, got ${a['crf-alpha']}`, 2);
     const { runSegment } = await import('../segment-run.ts');
     const summary = await runSegment({
       model: a.model,
@@ -47,6 +53,7 @@ export const segmentCommand: CommandModule<object, Args> = {
       maxSide: a['max-side'],
       opacity: a.opacity,
       threads: a.threads,
+      crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] } : undefined,
     });
     console.log(`${summary.segmented} segmented, ${summary.failed} failed, into ${summary.out} (${summary.rule || 'no image segmented'}, ${summary.provider})`);
     console.log(JSON.stringify({ ...summary, failures: summary.failures.map((f) => `${f.file}: ${f.reason}`) }));

@@ -10,6 +10,7 @@ interface ServeArgs {
   host: string;
   providers: string;
   'max-upload-mb': number;
+  variant?: string[];
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
@@ -22,6 +23,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0 for every interface)' })
       .option('providers', { type: 'string', default: 'cuda,cpu', describe: 'onnxruntime-node execution providers for /api/segment, in order' })
       .option('max-upload-mb', { type: 'number', default: 20, describe: 'largest accepted upload to /api/segment, in MiB' })
+      .option('variant', { type: 'string', array: true, describe: 'the same model in another precision (from `wsss quantize`); the page picks fp16/fp32/int8 by device' })
       .check((a) => {
         if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error('--port must be an integer in [0, 65535]');
         if (!(a['max-upload-mb'] > 0)) throw new Error('--max-upload-mb must be positive');
@@ -42,6 +44,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       throw new CliError((e as Error).message);
     }
     const modelBytes = new Uint8Array(await readFile(args.model));
+    let variants;
+    if (args.variant?.length) {
+      const { readServedVariants } = await import('../serve-variants.ts');
+      variants = await readServedVariants(args.variant, model.metadata);
+    }
     const build = await ensureDemoBuilt();
     if (build.rebuilt) console.log(`built the web demo in ${Math.round(build.ms)} ms`);
 
@@ -54,6 +61,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         host: args.host,
         port: args.port,
         maxUploadBytes: Math.round(args['max-upload-mb'] * 1024 * 1024),
+        variants,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
@@ -64,6 +72,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     const info = model.metadata;
     const fellBack = model.failedProviders.map((f) => `${f.provider}: ${f.error}`).join('; ');
     console.log(`model ${args.model}: ${info.graph} (${info.method}), ${info.classNames.length} classes; /api/segment runs on ${model.provider}${fellBack ? ` (skipped ${fellBack})` : ''}`);
+    if (variants) console.log(`precisions served: ${[info.precision, ...Object.keys(variants)].join(', ')} (the page picks one for its device)`);
     console.log(`serving the demo at ${running.url}  (Ctrl+C stops)`);
     const stop = () => {
       void running.close().then(() => model.release()).finally(() => process.exit(0));

@@ -10,6 +10,7 @@ interface Args {
   out: string;
   preset: string;
   epochs?: number;
+  seed: number;
 }
 
 export const startCommand: CommandModule<object, Args> = {
@@ -20,7 +21,8 @@ export const startCommand: CommandModule<object, Args> = {
       .option('data', { type: 'string', default: 'data/synth-small', describe: 'data set folder (generated if absent)' })
       .option('out', { type: 'string', default: 'runs/start', describe: 'run folder' })
       .option('preset', { type: 'string', default: 'small', choices: ['tiny', 'small', 'standard'], describe: 'synthetic preset used when generating' })
-      .option('epochs', { type: 'number', describe: 'training epochs (default: the train command\'s)' }),
+      .option('epochs', { type: 'number', describe: 'training epochs (default: the train command\'s)' })
+      .option('seed', { type: 'number', default: 0, describe: 'training seed (initialisation, data order, augmentation); the data set keeps seed 0' }),
   handler: async (a) => {
     const { runStart } = await import('../start-run.ts');
     await runStart(a);

@@ -32,7 +32,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
       .option('classes', { type: 'number', describe: 'number of foreground classes, 2–8 (default 6)' })
       .option('body-cue', { type: 'number', describe: 'strength of the weak class cue on bodies (default 0.04; 0 = no cue, the control)' })
       .option('body-cue-reliability', { type: 'number', describe: 'probability that a body carries its own class\'s cue, else a random class\'s (default 1)' })
-      .option('head-scale', { type: 'number', describe: 'multiplies the head (discriminative part) radius (default 1)' })
+      .option('head-scale', { type: 'number', describe: 'multiplies the head (discriminative part) radius (default 1); 0 = bodies only, no heads (the body-cue learnability control)' })
       .option('clutter', { type: 'number', describe: 'background clutter in [0,1] (default 0.5)' })
       .option('saliency-quality', { type: 'number', describe: 'quality of the simulated saliency maps in [0,1] (default 0.6)' })
       .option('concurrency', { type: 'number', default: 8, describe: 'images encoded in parallel' }),
@@ -78,6 +78,25 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
     const rate = r.status === 'created' ? (r.images - r.resumed) / r.seconds : 0;
     if (r.status === 'exists') console.log(`${r.out}: already complete with these parameters; nothing to do`);
     else console.log(`${r.out}: ${p.train} train + ${p.val} val images, ${p.size}×${p.size}, ${p.numClasses} classes, seed ${p.seed}` + (r.resumed ? ` (${r.resumed} resumed)` : '') + ` in ${r.seconds.toFixed(1)} s (${rate.toFixed(0)} img/s)`);
-    console.log(JSON.stringify({ out: r.out, status: r.status, images: r.images, resumed: r.resumed, seconds: Math.round(r.seconds * 1000) / 1000, images_per_s: Math.round(rate) }));
+    const st = r.stats;
+    console.log(
+      `objects: ${st.meanObjectsPerImage.toFixed(2)} per image; per class ${Object.entries(st.objectsPerClass).map(([k, v]) => `${k} ${v}`).join(', ')}` +
+        (p.headScale === 0 ? '; bodies only (no heads)' : '') +
+        (st.imagesWithoutObjects ? `; ${st.imagesWithoutObjects} images without objects` : ''),
+    );
+    console.log(
+      JSON.stringify({
+        out: r.out,
+        status: r.status,
+        images: r.images,
+        resumed: r.resumed,
+        seconds: Math.round(r.seconds * 1000) / 1000,
+        images_per_s: Math.round(rate),
+        objects_per_image: st.meanObjectsPerImage,
+        objects_per_class: st.objectsPerClass,
+        images_without_objects: st.imagesWithoutObjects,
+        heads: p.headScale > 0,
+      }),
+    );
   },
 };

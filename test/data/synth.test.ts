@@ -11,7 +11,7 @@ import { Rng } from '../../graphs/rng.ts';
 import { PART } from '../../runtime/metrics/part-recall.ts';
 import { readLabelPng } from '../../runtime/node/files/palette-png.ts';
 import { VocDataset } from '../../runtime/node/dataset/voc-dataset.ts';
-import { defaultSynthParams, HEAD_PATTERNS, synthClasses, type SynthParams } from '../../train/data/synth/params.ts';
+import { defaultSynthParams, HEAD_PATTERNS, minHeadScale, synthClasses, validateSynthParams, type SynthParams } from '../../train/data/synth/params.ts';
 import { headPatternValue, renderSynthSample } from '../../train/data/synth/render.ts';
 import { synthImageSeed, writeSynthDataset } from '../../train/data/synth/write-dataset.ts';
 
@@ -190,4 +190,135 @@ test('`wsss synth --preset tiny` writes the preset and ends with a JSON line', (
   const again = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'tiny', '--seed', '6'], { encoding: 'utf8' });
   assert.equal(again.status, 1);
   assert.match(again.stderr, /already holds a synthetic data set with different parameters/);
+});
+
+test('`wsss synth --head-scale 0.01` is refused with the parameter named; nothing is written', () => {
+  const out = join(tmp, 'tiny-heads');
+  const r = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'small', '--head-scale', '0.01', '--seed', '101'], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stdout);
+  assert.match(r.stderr, /headScale 0\.01 gives heads of radius 0\.0\d px.*headScale ≥ 0\.39.*headScale 0 for bodies-only/);
+  assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+  // The smallest accepted head scale really draws every object's head (no silent drop).
+  const p = params(101, { headScale: minHeadScale(params(101)) });
+  validateSynthParams(p);
+  const classes = synthClasses(p);
+  for (let k = 0; k < 20; k++) {
+    const s = renderSynthSample(p, classes, new Rng(synthImageSeed(101, 'train', k)));
+    assert.ok(s.objects.length >= 1, `image ${k} has no object`);
+    for (const o of s.objects) assert.ok(o.head.r >= 1.25 && o.headPixels + countIgnoredHead(s, o) > 0, `image ${k}: head of radius ${o.head.r}`);
+  }
+});
+
+/** Head pixels of an object that fell into the ignore band (headPixels counts only the others). */
+function countIgnoredHead(s: ReturnType<typeof renderSynthSample>, o: { head: { cx: number; cy: number; r: number } }): number {
+  let n = 0;
+  for (let i = 0; i < s.label.length; i++) if (s.label[i] === 255 && Math.hypot((i % s.size) - o.head.cx, Math.floor(i / s.size) - o.head.cy) < o.head.r) n++;
+  return n;
+}
+
+test('a data set whose images end up without objects is refused, not written as a success', async () => {
+  // Bodies so large that a head placed on their outline never fits inside the image.
+  const p = params(4, { bodyRadius: [0.4, 0.4], headRadius: [1, 1], headScale: 2, aspect: [1, 1], wobble: 0 });
+  const out = join(tmp, 'empty');
+  await assert.rejects(writeSynthDataset(out, p), /(\d+) of 20 images have no object.*Nothing was written/);
+  assert.ok(!existsSync(out) && !existsSync(`${out}.partial`));
+});
+
+test('`wsss synth --head-scale 0`: bodies-only images whose labels name the bodies\' classes', async () => {
+  const out = join(tmp, 'bodies');
+  const r = spawnSync(process.execPath, ['bin/wsss.js', 'synth', '--out', out, '--preset', 'tiny', '--head-scale', '0', '--seed', '8'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const last = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(last.heads, false);
+  const ds = VocDataset.open(out);
+  const objects = JSON.parse(readFileSync(join(out, 'objects.json'), 'utf8'));
+  const perClass: Record<string, number> = {};
+  let total = 0;
+  for (const id of [...ds.ids('train'), ...ds.ids('val')]) {
+    const s = await ds.sample(id);
+    const parts = await readLabelPng(ds.auxPath('PartMasks', id)!);
+    const objs = objects[id].objects as { label: number; headPixels: number; bodyPixels: number; cue: { fromClass: number } }[];
+    assert.ok(objs.length >= 1, `${id}: no object`);
+    total += objs.length;
+    for (const o of objs) {
+      perClass[ds.classNames[o.label - 1]] = (perClass[ds.classNames[o.label - 1]] ?? 0) + 1;
+      assert.equal(o.headPixels, 0, `${id}: a head was drawn`);
+      assert.ok(o.bodyPixels > 0, `${id}: empty body`);
+      assert.equal(o.cue.fromClass, o.label, `${id}: the body carries its class's cue`);
+    }
+    assert.ok(!parts.data.includes(PART.head), `${id}: head pixels in the part mask`);
+    // Image labels = classes of the bodies present in the mask.
+    const inMask = [...new Set(s.mask!.data.filter((v) => v > 0 && v !== 255))].sort((a, b) => a - b);
+    assert.deepEqual(s.labels, inMask, id);
+    assert.deepEqual(s.labels, [...new Set(objs.map((o) => o.label))].sort((a, b) => a - b), id);
+  }
+  // The summary line counts what objects.json holds.
+  assert.deepEqual(last.objects_per_class, Object.fromEntries(ds.classNames.map((n) => [n, perClass[n] ?? 0])));
+  assert.equal(last.objects_per_image, Math.round((total / 40) * 1e4) / 1e4);
+});
+
+/** Amplitude of the best-fitting wave a·sin + b·cos of period P along x (with an offset and a linear shading term) over the given pixels. */
+function waveAmplitude(grey: (i: number) => number, pixels: number[], S: number, period: number): number {
+  // Normal equations of the 5-parameter least-squares fit.
+  const k = 5;
+  const A = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const B = new Array<number>(k).fill(0);
+  for (const i of pixels) {
+    const x = i % S;
+    const y = Math.floor(i / S);
+    const w = (2 * Math.PI * x) / period;
+    const row = [Math.sin(w), Math.cos(w), 1, x, y];
+    for (let p = 0; p < k; p++) {
+      B[p] += row[p] * grey(i);
+      for (let q = 0; q < k; q++) A[p][q] += row[p] * row[q];
+    }
+  }
+  for (let p = 0; p < k; p++) {
+    for (let q = p + 1; q < k; q++) {
+      const f = A[q][p] / A[p][p];
+      for (let t = p; t < k; t++) A[q][t] -= f * A[p][t];
+      B[q] -= f * B[p];
+    }
+  }
+  const sol = new Array<number>(k).fill(0);
+  for (let p = k - 1; p >= 0; p--) {
+    let v = B[p];
+    for (let t = p + 1; t < k; t++) v -= A[p][t] * sol[t];
+    sol[p] = v / A[p][p];
+  }
+  return Math.hypot(sol[0], sol[1]);
+}
+
+test('every class\'s body carries a wave along x at its own period, not at the other classes\' periods', () => {
+  const p = { ...params(21), headScale: 0 };
+  const classes = synthClasses(p);
+  // Periods: one per class, increasing, flip-invariant by construction (a wave along x).
+  for (let c = 1; c < classes.length; c++) assert.ok(classes[c].bodyCuePeriod > classes[c - 1].bodyCuePeriod * 1.2);
+  const own: number[][] = classes.map(() => []);
+  const other: number[] = [];
+  for (let k = 0; k < 80; k++) {
+    const s = renderSynthSample(p, classes, new Rng(synthImageSeed(21, 'train', k)));
+    const S = s.size;
+    const grey = (i: number) => (s.rgb[i * 3] + s.rgb[i * 3 + 1] + s.rgb[i * 3 + 2]) / 3;
+    for (const o of s.objects) {
+      if (s.objects.filter((q) => q.label === o.label).length !== 1) continue;
+      const pixels: number[] = [];
+      for (let i = 0; i < s.label.length; i++) if (s.label[i] === o.label && s.parts[i] === PART.body) pixels.push(i);
+      if (pixels.length < 60) continue;
+      own[o.label - 1].push(waveAmplitude(grey, pixels, S, o.cue.period));
+      for (const c of classes) if (c.label !== o.label) other.push(waveAmplitude(grey, pixels, S, c.bodyCuePeriod));
+    }
+  }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  // Amplitude 0.04 of 255 ≈ 10.2 grey levels.
+  own.forEach((a, c) => {
+    assert.ok(a.length >= 3, `class ${c}: ${a.length} bodies`);
+    assert.ok(mean(a) > 8 && mean(a) < 12.5, `class ${classes[c].name}: own-period amplitude ${mean(a).toFixed(2)}`);
+  });
+  assert.ok(mean(other) < 0.4 * mean(own.flat()), `other periods ${mean(other).toFixed(2)} vs own ${mean(own.flat()).toFixed(2)}`);
+});
+
+test('body cue periods that overlap under the jitter, or too few for the classes, are refused', () => {
+  assert.throws(() => validateSynthParams(params(1, { bodyCuePeriods: [3, 3.2, 4.7, 5.9, 7.4, 9.2] })), /bodyCuePeriods 3 and 3\.2 overlap with a jitter of ±10 %/);
+  assert.throws(() => validateSynthParams(params(1, { bodyCuePeriods: [3, 4, 5] })), /one period ≥ 2 px per class \(6 classes\)/);
 });

@@ -2,11 +2,18 @@
 // model's metadata, segments images with the same runtime/ code the Node server runs, and shows
 // the overlay, per-class CAM heat maps, the EP that ran and timings.
 //
-// URL parameters: model=<url> (default: the model `wsss serve` serves), ep=webgpu|wasm (or a
-// comma list, default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512).
+// URL parameters: model=<url> (default: the model `wsss serve` serves, in the precision picked
+// for this device by pick-model.ts), precision=fp32|fp16|int8, ep=webgpu|wasm (or a comma list,
+// default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512), crf=1 (start with the
+// dense CRF toggle on).
 // Browser tests read `window.__wsss` (state, provider, labels) instead of scraping the page.
 
 import * as ort from 'onnxruntime-web';
+import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
+import type { CrfEngine } from '../../runtime/crf/dense-crf.ts';
+import { CRF_PRESETS } from '../../runtime/crf/params.ts';
+import { crfRefineSegmentation } from '../../runtime/crf/segmentation-crf.ts';
+import { instantiateWasmCrf } from '../../runtime/crf/wasm-engine.ts';
 import { labelCounts, composeOverlay, camHeatmap, labelsFromMaps, DEFAULT_CAM_BG_THRESHOLD, type LabelMap } from '../../runtime/postprocess.ts';
 import type { PixelImage } from '../../runtime/preprocess.ts';
 import { segmentPixels, type Segmentation } from '../../runtime/segment.ts';
@@ -16,17 +23,23 @@ import { drawPixels } from '../../runtime/web/pixels-from-image.ts';
 import { openModelInBrowser, type WebModel } from '../../runtime/web/open-model-url.ts';
 import { wireImageInputs } from './image-input.ts';
 import { renderLegend } from './legend.ts';
+import { pickModel } from './pick-model.ts';
 
 /** What browser tests read. */
 interface DemoState {
   state: 'loading' | 'ready' | 'busy' | 'done' | 'error';
   error: string | null;
   provider: string | null;
+  /** Precision of the loaded model (its metadata) and why the page picked it. */
+  precision: string | null;
+  precisionReason: string | null;
   adapter: string | null;
   threads: number;
   crossOriginIsolated: boolean;
   failedProviders: { provider: string; error: string }[];
   timings: Record<string, number>;
+  /** Whether the shown labels went through the dense CRF, and its time. */
+  crf: boolean;
   /** Images segmented so far (tests wait for it to grow). */
   segmentations: number;
   /** Last segmentation: labels as base64 of the row-major uint8 label map. */
@@ -46,8 +59,8 @@ const $ = <T extends HTMLElement>(id: string) => {
 };
 
 const params = new URLSearchParams(location.search);
-const modelUrl = params.get('model') ?? 'model.onnx';
-const providers = params.get('ep')?.split(',').filter(Boolean);
+const modelParam = params.get('model');
+let providers = params.get('ep')?.split(',').filter(Boolean);
 const threadsParam = params.get('threads');
 const maxSide = Number(params.get('maxSide') ?? 512);
 // log=verbose: onnxruntime's verbose log in the console, which lists the EP each node runs on.
@@ -57,11 +70,14 @@ const demo: DemoState = {
   state: 'loading',
   error: null,
   provider: null,
+  precision: null,
+  precisionReason: null,
   adapter: null,
   threads: 1,
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
   failedProviders: [],
   timings: {},
+  crf: false,
   segmentations: 0,
   result: null,
 };
@@ -79,6 +95,8 @@ const ui = {
   opacity: $<HTMLInputElement>('opacity'),
   opacityOut: $<HTMLOutputElement>('opacity-out'),
   bgRow: $<HTMLLabelElement>('bg-row'),
+  crf: $<HTMLInputElement>('crf'),
+  crfOut: $<HTMLOutputElement>('crf-out'),
   bg: $<HTMLInputElement>('bg'),
   bgOut: $<HTMLOutputElement>('bg-out'),
   view: $<HTMLSelectElement>('view'),
@@ -91,7 +109,9 @@ ui.canvas.classList.add('empty');
 let model: WebModel | null = null;
 let colours = vocPalette(1);
 let visible: boolean[] = [];
-let current: { seg: Segmentation; labels: LabelMap } | null = null;
+let current: { seg: Segmentation; labels: LabelMap; crfLabels?: LabelMap } | null = null;
+let crfEngine: Promise<CrfEngine> | null = null;
+
 
 function setStatus(state: DemoState['state'], text: string): void {
   demo.state = state;
@@ -128,6 +148,7 @@ async function loadModel(source: Uint8Array | string, name: string): Promise<voi
   });
   const info = model.metadata;
   demo.provider = model.provider;
+  demo.precision = info.precision;
   demo.adapter = model.adapter;
   demo.threads = model.threads;
   demo.failedProviders = model.failedProviders;
@@ -140,14 +161,15 @@ async function loadModel(source: Uint8Array | string, name: string): Promise<voi
   ui.modelInfo.textContent = `${info.graph} (${info.method}) · ${info.classNames.length} classes · outputs ${info.outputs.map((o) => o.name).join(', ')}`;
   ui.modelInfo.title = info.outputs.map((o) => `${o.name}: ${o.meaning}`).join('\n');
   const epName = model.provider === 'webgpu' ? `WebGPU (${model.adapter})` : model.provider === 'wasm' ? `wasm, ${model.threads} thread${model.threads > 1 ? 's' : ''}` : model.provider;
-  ui.ep.textContent = epName;
-  ui.ep.title = model.failedProviders.map((f) => `${f.provider} failed: ${f.error}`).join('\n');
+  ui.ep.textContent = `${epName} · ${info.precision}`;
+  ui.ep.title = [`precision ${info.precision}${demo.precisionReason ? `: ${demo.precisionReason}` : ''}`, ...model.failedProviders.map((f) => `${f.provider} failed: ${f.error}`)].join('\n');
   ui.tLoad.textContent = `${ms(model.loadMs)} (+ ${ms(model.fetchMs)} download)`;
   const hasCams = info.outputs.some((o) => o.name === 'cams');
   ui.bgRow.hidden = !hasCams;
   ui.view.replaceChildren(new Option('Segmentation overlay', 'overlay'), ...(hasCams ? info.classNames.map((c, i) => new Option(`CAM: ${c}`, `cam:${i}`)) : []));
   renderLegend(ui.legend, labels.map((name, l) => ({ label: l, name, colour: [colours[3 * l], colours[3 * l + 1], colours[3 * l + 2]], pixels: 0, visible: true })), 0, toggle);
-  setStatus('ready', `Ready on ${epName}: choose, drop or paste an image.`);
+  const why = demo.precisionReason ? ` (${demo.precisionReason})` : '';
+  setStatus('ready', `Ready on ${epName}, ${info.precision} model${why}: choose, drop or paste an image.`);
 }
 
 function toggle(label: number, on: boolean): void {
@@ -162,6 +184,36 @@ function relabel(seg: Segmentation): LabelMap {
   if (bg === DEFAULT_CAM_BG_THRESHOLD) return seg.labels;
   const c = seg.cams;
   return labelsFromMaps(c.data, c.classes, c.height, c.width, 'cam-threshold', { bgThreshold: bg, outWidth: seg.labels.width, outHeight: seg.labels.height });
+}
+
+/** The CRF-refined labels of the current image (computed once per image, on the wasm engine). */
+async function crfLabels(): Promise<LabelMap | null> {
+  if (!current || !ui.crf.checked) return null;
+  if (!current.crfLabels) {
+    crfEngine ??= fetch('crf.wasm').then((r) => {
+      if (!r.ok) throw new Error(`crf.wasm: HTTP ${r.status}`);
+      return r.arrayBuffer().then((b) => instantiateWasmCrf(b));
+    });
+    const engine = await crfEngine;
+    const t0 = performance.now();
+    current.crfLabels = crfRefineSegmentation(engine, current.seg, { params: CRF_PRESETS.psa, alpha: DEFAULT_CRF_ALPHA });
+    demo.timings.crfMs = performance.now() - t0;
+    ui.crfOut.value = ms(demo.timings.crfMs);
+  }
+  return current.crfLabels;
+}
+
+/** Shows the CRF or plain labels as the toggle says. */
+async function applyCrf(): Promise<void> {
+  if (!current) return;
+  try {
+    const refined = await crfLabels();
+    current.labels = refined ?? relabel(current.seg);
+    demo.crf = refined !== null;
+    render();
+  } catch (e) {
+    fail(e);
+  }
 }
 
 function render(): void {
@@ -204,6 +256,9 @@ async function segment(load: () => Promise<PixelImage>, name: string): Promise<v
     const seg = await segmentPixels(model, pixels, { maxSide, bgThreshold: DEFAULT_CAM_BG_THRESHOLD });
     current = { seg, labels: seg.labels };
     current.labels = relabel(seg);
+    demo.crf = false;
+    ui.crfOut.value = '';
+    if (ui.crf.checked) await applyCrf();
     Object.assign(demo.timings, seg.timings);
     ui.tInfer.textContent = ms(seg.timings.inferenceMs);
     ui.tPrePost.textContent = `${ms(seg.timings.preprocessMs)} / ${ms(seg.timings.postprocessMs)}`;
@@ -224,14 +279,17 @@ ui.bg.value = String(DEFAULT_CAM_BG_THRESHOLD);
 ui.bgOut.value = DEFAULT_CAM_BG_THRESHOLD.toFixed(2);
 ui.bg.addEventListener('input', () => {
   ui.bgOut.value = Number(ui.bg.value).toFixed(2);
-  if (current) current.labels = relabel(current.seg);
+  if (current && !ui.crf.checked) current.labels = relabel(current.seg);
   render();
 });
+ui.crf.checked = params.get('crf') === '1';
+ui.crf.addEventListener('change', () => void applyCrf());
 ui.view.addEventListener('change', render);
 ui.modelFile.addEventListener('change', async () => {
   const f = ui.modelFile.files?.[0];
   if (!f) return;
   try {
+    demo.precisionReason = 'the model file picked in the page';
     await loadModel(new Uint8Array(await f.arrayBuffer()), f.name);
   } catch (e) {
     fail(e);
@@ -250,4 +308,11 @@ wireImageInputs(
   (msg) => fail(new Error(msg)),
 );
 
-loadModel(modelUrl, modelUrl).catch(fail);
+async function start(): Promise<void> {
+  if (modelParam) return loadModel(modelParam, modelParam);
+  const pick = await pickModel(providers, params.get('precision'));
+  providers = pick.providers;
+  demo.precisionReason = pick.reason;
+  await loadModel(pick.url, pick.url);
+}
+start().catch(fail);

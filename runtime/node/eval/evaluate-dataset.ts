@@ -22,6 +22,8 @@ export interface EvalOptions {
   cams?: string;
   /** Image-id list; default: every file in the prediction (else CAM) folder. */
   list?: string;
+  /** Without a list: the ids of this folder's .png files (eval --pred-crf scores the images of --pred). */
+  idsFrom?: string;
   /** Foreground class names; default: the data set's synth.json, else the 20 VOC classes. */
   classNames?: string[];
   /** Background thresholds of the CAM sweep. */
@@ -124,7 +126,7 @@ export async function evaluateDataset(o: EvalOptions): Promise<EvalResult> {
     if (!existsSync(o.list)) throw new Error(`${resolve(o.list)}: image list not found`);
     ids = parseImageList(readFileSync(o.list, 'utf8'));
     if (!ids.length) throw new Error(`${resolve(o.list)}: image list is empty`);
-  } else ids = o.pred ? idsInFolder(o.pred, '.png') : idsInFolder(o.cams!, '.npy');
+  } else ids = o.idsFrom ? idsInFolder(o.idsFrom, '.png') : o.pred ? idsInFolder(o.pred, '.png') : idsInFolder(o.cams!, '.npy');
   if (!ids.length) throw new Error(`${resolve(o.pred ?? o.cams!)}: no ${o.pred ? '.png' : '.npy'} files to evaluate`);
 
   const issues: EvalIssue[] = [];

@@ -6,6 +6,7 @@
 // They run in worker threads (pseudo-label-worker.ts) or inline, with the same results; plain
 // data in and out so they cross a thread boundary (typed arrays are transferred, not copied).
 
+import { camCrfLabels, type CamCrfOptions } from '../../crf/cam-crf.ts';
 import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
@@ -15,6 +16,7 @@ import { decodeImageFile, ImageDecodeError } from '../dataset/decode-image.ts';
 import { encodeIrnCamDict } from '../files/npy-pickle-writer.ts';
 import { encodeNpy } from '../files/npy.ts';
 import { encodeIndexedPng } from '../files/palette-png.ts';
+import { loadCrfEngine } from '../crf/crf-engines.ts';
 
 /** How CAMs are saved: dense float32 [C, H, W] .npy, IRNet's pickled dict, or not at all. */
 export type CamFormat = 'npy' | 'irn-dict' | 'none';
@@ -26,14 +28,15 @@ export const IRN_CAM_STRIDE = 4;
 const PNG_LEVEL = 1;
 
 export type PreparedImage =
-  | { ok: true; height: number; width: number; views: { scale: number; input: FloatTensor }[] }
+  /** pixels: the decoded RGB bytes, kept when the labels go through the dense CRF */
+  | { ok: true; height: number; width: number; views: { scale: number; input: FloatTensor }[]; pixels?: Uint8Array }
   | { ok: false; reason: string };
 
-export async function prepareImage(path: string, multiScale: MultiScaleOptions): Promise<PreparedImage> {
+export async function prepareImage(path: string, multiScale: MultiScaleOptions, keepPixels = false): Promise<PreparedImage> {
   try {
     const px = await decodeImageFile(path, { blockingRead: true });
     const planes = { data: pixelsToPlanarRgb(px), height: px.height, width: px.width };
-    return { ok: true, height: px.height, width: px.width, views: viewInputs(planes, multiScale) };
+    return { ok: true, height: px.height, width: px.width, views: viewInputs(planes, multiScale), ...(keepPixels ? { pixels: px.data } : {}) };
   } catch (e) {
     // The decoder's reason alone: the failure record names the file separately.
     return { ok: false, reason: e instanceof ImageDecodeError ? e.reason : (e as Error).message };
@@ -49,6 +52,8 @@ export interface FinishRequest {
   /** 0-based classes to keep (the image's labels), or every class when absent. */
   keep?: number[];
   camFormat: CamFormat;
+  /** Labels by the dense CRF (psa's background rule) instead of the bgThreshold rule; pixels: the image's RGB bytes. */
+  crf?: CamCrfOptions & { pixels: Uint8Array };
   labelPath: string;
   camPath: string;
 }
@@ -69,7 +74,9 @@ function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams
 export async function finishImage(req: FinishRequest): Promise<void> {
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
-  const labels = camLabelMap(cams, req.bgThreshold, req.keep);
+  const labels = req.crf
+    ? camCrfLabels(await loadCrfEngine('auto'), { data: req.crf.pixels, width: cams.width, height: cams.height, channels: 3 }, cams.cams, cams.classes, req.keep, req.crf)
+    : camLabelMap(cams, req.bgThreshold, req.keep);
   const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height }, undefined, PNG_LEVEL);
   // Blocking writes: this runs in a worker thread (or inline, where nothing else waits), and
   // libuv's thread pool would add a round trip per syscall. The output folders exist already

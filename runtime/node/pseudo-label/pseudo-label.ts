@@ -19,6 +19,8 @@ import { runScaleViews, type MultiScaleOptions, type ScaleOutput } from '../../c
 import type { FloatTensor, OpenModel } from '../../session.ts';
 import { removeStaleTempFiles } from '../files/atomic-write.ts';
 import { Progress } from '../progress.ts';
+import type { CamCrfOptions } from '../../crf/cam-crf.ts';
+import type { CrfParams } from '../../crf/params.ts';
 import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
 import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
 import { WorkerPool } from '../worker-pool.ts';
@@ -38,6 +40,8 @@ export interface PseudoLabelOptions {
   bgThreshold: number;
   /** Keep only the image's labelled classes (needs item.labels). */
   useImageLabels: boolean;
+  /** Labels by the dense CRF on the CAMs (psa's background rule, see runtime/crf/cam-crf.ts) instead of bgThreshold. */
+  crf?: CamCrfOptions;
   /** Write the CAMs (.npy) next to the labels (default true). */
   writeCams?: boolean;
   /** CAM file layout (default 'npy': float32 [C, H, W]; 'irn-dict': IRNet's pickled {keys, cam, high_res}). */
@@ -70,6 +74,8 @@ export interface PseudoLabelSummary {
   bg_threshold: number;
   use_image_labels: boolean;
   cam_format: CamFormat;
+  /** the dense CRF's parameters and background exponent, when labels went through it */
+  crf?: CrfParams & { alpha: number };
   workers: number;
   out: string;
 }
@@ -112,7 +118,7 @@ export function defaultWorkers(provider = 'cpu'): number {
 
 /** The prepare and finish halves, in worker threads or (workers = 0) on this thread. */
 interface Tasks {
-  prepare(path: string, multiScale: MultiScaleOptions): Promise<PreparedImage>;
+  prepare(path: string, multiScale: MultiScaleOptions, keepPixels: boolean): Promise<PreparedImage>;
   finish(req: FinishRequest): Promise<void>;
   close(): Promise<void>;
 }
@@ -124,7 +130,7 @@ function inlineTasks(): Tasks {
 function workerTasks(n: number): Tasks {
   const pool = new WorkerPool<PseudoLabelTask, PseudoLabelTaskResult>(new URL('./pseudo-label-worker.ts', import.meta.url), n);
   return {
-    prepare: (path, multiScale) => pool.run({ kind: 'prepare', path, multiScale }) as Promise<PreparedImage>,
+    prepare: (path, multiScale, keepPixels) => pool.run({ kind: 'prepare', path, multiScale, keepPixels }) as Promise<PreparedImage>,
     finish: async (req) => {
       const transfer = req.outputs.flatMap((o) => [o.rawCams.data.buffer, ...(o.scores ? [o.scores.data.buffer] : [])]) as ArrayBuffer[];
       await pool.run({ kind: 'finish', ...req }, transfer);
@@ -166,7 +172,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
     let next = 0;
     const refill = () => {
       while (next < todo.length && ready.length < prefetch) {
-        const p = tasks.prepare(todo[next++].imagePath, o.multiScale);
+        const p = tasks.prepare(todo[next++].imagePath, o.multiScale, o.crf !== undefined);
         p.catch(() => {}); // awaited in order below; a failure there ends the run, not an unhandled rejection
         ready.push(p);
       }
@@ -197,7 +203,18 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
         continue;
       }
       const finish = tasks
-        .finish({ outputs, height: prepared.height, width: prepared.width, multiScale: o.multiScale, bgThreshold: o.bgThreshold, keep, camFormat, labelPath: labelPath(o.outDir, item.id), camPath: camPath(o.outDir, item.id) })
+        .finish({
+          outputs,
+          height: prepared.height,
+          width: prepared.width,
+          multiScale: o.multiScale,
+          bgThreshold: o.bgThreshold,
+          keep,
+          camFormat,
+          ...(o.crf && prepared.pixels ? { crf: { ...o.crf, pixels: prepared.pixels } } : {}),
+          labelPath: labelPath(o.outDir, item.id),
+          camPath: camPath(o.outDir, item.id),
+        })
         .then(
           () => {
             processed++;
@@ -231,6 +248,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
     bg_threshold: o.bgThreshold,
     use_image_labels: o.useImageLabels,
     cam_format: camFormat,
+    ...(o.crf ? { crf: { ...o.crf.params, alpha: o.crf.alpha } } : {}),
     workers,
     out: o.outDir,
   };

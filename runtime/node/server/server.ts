@@ -16,6 +16,7 @@ import { MAX_CLASSES } from '../../postprocess.ts';
 import type { OpenModel } from '../../session.ts';
 import { labelCounts } from '../../postprocess.ts';
 import { encodeIndexedPng } from '../files/palette-png.ts';
+import type { ModelPrecision } from '../../model-metadata.ts';
 import { ImageDecodeError, segmentImageBytes } from './segment-image.ts';
 
 export interface ServerOptions {
@@ -31,6 +32,11 @@ export interface ServerOptions {
   maxPending?: number;
   /** Default longest side an uploaded image is shrunk to (default 1024; per request: ?maxSide=). */
   maxSide?: number;
+  /**
+   * The same model in other precisions (`wsss quantize`), served as /model-<precision>.onnx and
+   * listed by /api/model so the page can pick one for its device (runtime/web/choose-precision.ts).
+   */
+  variants?: Partial<Record<ModelPrecision, Uint8Array>>;
 }
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
@@ -211,6 +217,11 @@ export function createServer(options: ServerOptions): Server {
     provider: model.provider,
     modelUrl: '/model.onnx',
     modelBytes: options.modelBytes.length,
+    // Every precision served, the main model's own included: precision → URL.
+    models: {
+      [model.metadata.precision]: '/model.onnx',
+      ...Object.fromEntries(Object.keys(options.variants ?? {}).map((p) => [p, `/model-${p}.onnx`])),
+    },
   });
 
   async function segment(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
@@ -282,9 +293,11 @@ export function createServer(options: ServerOptions): Server {
       sendJson(res, 200, modelInfo());
       return;
     }
-    if (rawPath === '/model.onnx') {
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': options.modelBytes.length, 'Cache-Control': 'no-cache' });
-      res.end(method === 'HEAD' ? undefined : options.modelBytes);
+    const variant = /^\/model-(fp32|fp16|int8)\.onnx$/.exec(rawPath)?.[1] as ModelPrecision | undefined;
+    const modelFile = rawPath === '/model.onnx' ? options.modelBytes : variant ? options.variants?.[variant] : undefined;
+    if (modelFile) {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': modelFile.length, 'Cache-Control': 'no-cache' });
+      res.end(method === 'HEAD' ? undefined : modelFile);
       return;
     }
     await rootReady;

@@ -1,8 +1,8 @@
 // Parameters of the synthetic WSSS benchmark (design: ../shared/BENCHMARK.md) and its presets.
 //
 // Every object has a small "head" whose pattern and hue identify its class and a larger "body"
-// whose appearance is shared by all classes except for a faint oriented texture (the weak body
-// cue). A classifier can get by on the head alone — so plain CAMs cover heads, not bodies — while
+// whose appearance is shared by all classes except for a faint wave texture (the weak body cue:
+// vertical stripes whose period is the class's own). A classifier can get by on the head alone — so plain CAMs cover heads, not bodies — while
 // a method that pushes the network to use more of the object can find signal in the body.
 //
 // Lengths are given for a 64-px image and scale with the image size, so `--size 128` draws the
@@ -49,13 +49,17 @@ export interface SynthParams {
   wobble: number;
   /** Head radius as a fraction of the body radius, range (before headScale). */
   headRadius: [number, number];
-  /** Multiplies the head radius: the size of the discriminative part. */
+  /** Multiplies the head radius: the size of the discriminative part. 0 = no heads (bodies only: the body cue's learnability control). */
   headScale: number;
   /** Largest fraction of an object that another one may cover. */
   maxOverlap: number;
   /** Strength of the weak body cue (amplitude of the oriented texture on [0,1] colour); 0 = no cue (the control). */
   bodyCue: number;
-  /** Periods of the body cue, px at 64 px; class c uses orientation (c mod 2)·90° and period bodyCuePeriods[floor(c/2)]. */
+  /**
+   * Period of each class's body cue, px at 64 px (class c uses bodyCuePeriods[c]); the cue is a
+   * wave along x for every class, so a horizontal flip keeps it. Periods must be increasing and
+   * far enough apart that the jittered ranges of neighbours do not overlap.
+   */
   bodyCuePeriods: number[];
   /** Relative random jitter of an object's cue period (makes the class cue distributions overlap). */
   bodyCueJitter: number;
@@ -119,7 +123,10 @@ export function defaultSynthParams(preset: SynthPreset = 'small', seed = 0): Syn
     headScale: 1,
     maxOverlap: 0.1,
     bodyCue: 0.04,
-    bodyCuePeriods: [4, 6, 9, 13],
+    // Geometric steps of 1.25 from 3 px (the jitter of ±10 % leaves neighbours apart). One
+    // orientation for all: with classes told apart by orientation (version 1: x for even classes,
+    // y for odd ones), SGD learned the cue of one orientation only (README, "body cue").
+    bodyCuePeriods: [3, 3.75, 4.7, 5.9, 7.4, 9.2, 11.5, 14.4],
     bodyCueJitter: 0.1,
     bodyCueReliability: 1,
     bodyNoise: 0.05,
@@ -140,9 +147,7 @@ export interface SynthClass {
   headPattern: HeadPattern;
   /** Hue of the head, in [0, 1). */
   headHue: number;
-  /** Orientation of the body cue's wave vector in degrees (0: varies along x, 90: along y). */
-  bodyCueOrientation: 0 | 90;
-  /** Period of the body cue in px at the data set's size. */
+  /** Period of the body cue (a wave along x) in px at the data set's size. */
   bodyCuePeriod: number;
 }
 
@@ -153,9 +158,18 @@ export function synthClasses(p: SynthParams): SynthClass[] {
     label: c + 1,
     headPattern: HEAD_PATTERNS[c],
     headHue: round3(c / p.numClasses),
-    bodyCueOrientation: (c % 2 ? 90 : 0) as 0 | 90,
-    bodyCuePeriod: round3(p.bodyCuePeriods[Math.floor(c / 2) % p.bodyCuePeriods.length] * scale),
+    bodyCuePeriod: round3(p.bodyCuePeriods[c] * scale),
   }));
+}
+
+/** Smallest head radius drawn, px: a disc this large always covers the 4 pixel centres a head needs. */
+export const MIN_HEAD_RADIUS_PX = 1.25;
+/** Smallest body radius, px at 64 px: its area stays above the 12-px minimum object area with wobble. */
+export const MIN_BODY_RADIUS_PX = 2.5;
+
+/** The smallest headScale > 0 whose smallest head still has MIN_HEAD_RADIUS_PX. */
+export function minHeadScale(p: SynthParams): number {
+  return MIN_HEAD_RADIUS_PX / (p.headRadius[0] * p.bodyRadius[0] * p.size);
 }
 
 /** Throws a readable error for parameters the generator cannot honour. */
@@ -175,11 +189,32 @@ export function validateSynthParams(p: SynthParams): void {
   range(p.aspect, 'aspect', 0.2, 5);
   range(p.headRadius, 'headRadius', 0.1, 1);
   range(p.distractors, 'distractors', 0, 6);
-  if (!(p.headScale > 0 && p.headScale <= 2)) bad(`headScale must be in (0, 2], got ${p.headScale}`);
+  if (!(p.headScale >= 0 && p.headScale <= 2)) bad(`headScale must be 0 (bodies only) or in (0, 2], got ${p.headScale}`);
+  // Objects too small to draw are not silently dropped: refuse the sizes up front.
+  const scale = p.size / 64;
+  const smallestBody = p.bodyRadius[0] * p.size;
+  if (smallestBody < MIN_BODY_RADIUS_PX * scale)
+    bad(`bodyRadius ${p.bodyRadius[0]} gives bodies of radius ${smallestBody.toFixed(2)} px; the smallest must be at least ${MIN_BODY_RADIUS_PX} px at 64 px (bodyRadius ≥ ${(MIN_BODY_RADIUS_PX / 64).toFixed(4)})`);
+  if (p.headScale > 0) {
+    const smallestHead = p.headRadius[0] * p.headScale * smallestBody;
+    if (smallestHead < MIN_HEAD_RADIUS_PX)
+      bad(
+        `headScale ${p.headScale} gives heads of radius ${smallestHead.toFixed(2)} px at size ${p.size}; a head needs at least ${MIN_HEAD_RADIUS_PX} px ` +
+          `(headScale ≥ ${minHeadScale(p).toFixed(3)} here), or headScale 0 for bodies-only images`,
+      );
+  }
   if (!(p.bodyCue >= 0 && p.bodyCue <= 0.5)) bad(`bodyCue must be in [0, 0.5], got ${p.bodyCue}`);
   if (!(p.bodyCueReliability >= 0 && p.bodyCueReliability <= 1)) bad(`bodyCueReliability must be in [0, 1], got ${p.bodyCueReliability}`);
   if (!(p.clutter >= 0 && p.clutter <= 1)) bad(`clutter must be in [0, 1], got ${p.clutter}`);
-  if (!(p.bodyCuePeriods.length >= 1 && p.bodyCuePeriods.every((x) => x >= 2))) bad('bodyCuePeriods must be periods ≥ 2 px');
+  if (!(p.bodyCueJitter >= 0 && p.bodyCueJitter < 0.5)) bad(`bodyCueJitter must be in [0, 0.5), got ${p.bodyCueJitter}`);
+  if (!(p.bodyCuePeriods.length >= p.numClasses && p.bodyCuePeriods.every((x) => x >= 2)))
+    bad(`bodyCuePeriods must give one period ≥ 2 px per class (${p.numClasses} classes), got ${JSON.stringify(p.bodyCuePeriods)}`);
+  // Each class's cue must stay identifiable: jittered period ranges of neighbours may not overlap.
+  for (let c = 1; c < p.numClasses; c++) {
+    const [lo, hi] = [p.bodyCuePeriods[c - 1], p.bodyCuePeriods[c]];
+    if (!(lo * (1 + p.bodyCueJitter) < hi * (1 - p.bodyCueJitter)))
+      bad(`bodyCuePeriods ${lo} and ${hi} overlap with a jitter of ±${p.bodyCueJitter * 100} %: periods must increase by more than ${((1 + p.bodyCueJitter) / (1 - p.bodyCueJitter)).toFixed(3)}×`);
+  }
   if (!(p.jpegQuality >= 50 && p.jpegQuality <= 100)) bad(`jpegQuality must be 50…100, got ${p.jpegQuality}`);
   if (!(Number.isInteger(p.ignoreRadius) && p.ignoreRadius >= 0 && p.ignoreRadius <= 4)) bad(`ignoreRadius must be 0…4, got ${p.ignoreRadius}`);
 }

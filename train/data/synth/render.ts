@@ -4,7 +4,7 @@
 //
 // Scene: textured background with clutter strokes → headless distractor blobs → 1–3 objects.
 // Object = blob-shaped body (colour drawn from one distribution shared by every class, shading,
-// class-independent texture, plus the faint class-specific oriented wave = the weak cue) with a
+// class-independent texture, plus the faint wave along x whose period is the class's = the weak cue) with a
 // head disc on its boundary whose pattern and hue identify the class. Later objects may cover at
 // most `maxOverlap` of earlier ones and never their heads, so every labelled class stays
 // identifiable.
@@ -20,7 +20,7 @@ export interface SynthObjectRecord {
   body: { cx: number; cy: number; ra: number; rb: number; rotation: number };
   head: { cx: number; cy: number; r: number };
   /** The body cue drawn (`fromClass` = the label whose cue it is; differs from `label` for unreliable cues). */
-  cue: { orientation: number; period: number; strength: number; fromClass: number };
+  cue: { period: number; strength: number; fromClass: number };
   /** The body colour was drawn close to the background's. */
   camouflaged: boolean;
   /** The simulated saliency detector found the object. */
@@ -41,6 +41,8 @@ export interface SynthSample {
   /** Simulated salient-object map, 0..255. */
   saliency: Uint8Array;
   objects: SynthObjectRecord[];
+  /** Objects the image was meant to have but that found no free place (crowded image). */
+  droppedObjects: number;
   distractors: number;
   /** Distinct labels present (ascending): the image-level labels. */
   labels: number[];
@@ -202,20 +204,24 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
   const objects: SynthObjectRecord[] = [];
   const areas: number[] = [];
   const headsAt = new Uint8Array(n); // instance whose head covers the pixel
+  let dropped = 0;
   for (let k = 0; k < nObjects; k++) {
     const cls = classes[rng.int(0, classes.length - 1)];
     let placed: { b: Blob; hx: number; hy: number; hr: number; body: number[]; head: number[] } | null = null;
     for (let attempt = 0; attempt < 30 && !placed; attempt++) {
       const r0 = rng.range(p.bodyRadius[0], p.bodyRadius[1]) * S;
       const b = makeBlob(rng, rng.range(0.45 * r0, S - 0.45 * r0), rng.range(0.45 * r0, S - 0.45 * r0), r0, p);
+      // hr = 0 (headScale 0) is a bodies-only object: the head's draws still happen, so a
+      // bodies-only set keeps the random stream's shape, but no head is placed or drawn.
       const hr = rng.range(p.headRadius[0], p.headRadius[1]) * p.headScale * r0;
+      const headless = hr === 0;
       const [ox, oy] = blobOutlinePoint(b, rng.range(0, 2 * Math.PI));
       // Head centre slightly inside the outline, so the head overlaps the body and sticks out of it.
       const inward = rng.range(0.1, 0.35) * hr;
       const len = Math.hypot(ox - b.cx, oy - b.cy) || 1;
       const hx = ox - ((ox - b.cx) / len) * inward;
       const hy = oy - ((oy - b.cy) / len) * inward;
-      if (hx - hr < 0 || hy - hr < 0 || hx + hr > S - 1 || hy + hr > S - 1) continue;
+      if (!headless && (hx - hr < 0 || hy - hr < 0 || hx + hr > S - 1 || hy + hr > S - 1)) continue;
       // Pixels of the new object, and how much of each earlier object it would cover.
       const body: number[] = [];
       const head: number[] = [];
@@ -230,7 +236,7 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
         }
       }
       const all = body.length + head.length;
-      if (all < 12 * scale * scale || head.length < 4) continue;
+      if (all < 12 * scale * scale || (!headless && head.length < 4)) continue;
       const covered = new Map<number, number>();
       let hitsHead = false;
       for (const list of [body, head]) {
@@ -249,7 +255,10 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
       if (!ok || total > p.maxOverlap * all) continue;
       placed = { b, hx, hy, hr, body, head };
     }
-    if (!placed) continue; // crowded image: fewer objects
+    if (!placed) {
+      dropped++; // crowded image: fewer objects (counted, and reported in synth.json)
+      continue;
+    }
     const id = objects.length + 1;
     const { b, hx, hy, hr } = placed;
     const camouflaged = rng.uniform() < p.camouflage;
@@ -262,7 +271,7 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
     const other = classes[rng.int(0, classes.length - 1)];
     const cueClass = reliable ? cls : other;
     const period = cueClass.bodyCuePeriod * (1 + rng.range(-p.bodyCueJitter, p.bodyCueJitter));
-    const cue = { orientation: cueClass.bodyCueOrientation, period, strength: p.bodyCue, phase: rng.range(0, 2 * Math.PI) };
+    const cue = { period, strength: p.bodyCue, phase: rng.range(0, 2 * Math.PI) };
     drawBody(img, S, b, colour, rng, bodyTex, p, cue, (i) => {
       inst[i] = id;
       parts[i] = PART.body;
@@ -271,9 +280,10 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
     const hue = cls.headHue + rng.range(-0.02, 0.02);
     const bright = hsvToRgb(hue, rng.range(0.75, 0.95), rng.range(0.85, 1));
     const dark = hsvToRgb(hue, rng.range(0.6, 0.9), rng.range(0.15, 0.3));
-    paint(img, S, hx - hr - 1, hy - hr - 1, hx + hr + 1, hy + hr + 1, (x, y) => clamp01(hr + 0.5 - Math.hypot(x - hx, y - hy)), (x, y) =>
-      headPatternValue(cls.headPattern, x - hx, y - hy, hr) ? bright : dark,
-    );
+    if (hr > 0)
+      paint(img, S, hx - hr - 1, hy - hr - 1, hx + hr + 1, hy + hr + 1, (x, y) => clamp01(hr + 0.5 - Math.hypot(x - hx, y - hy)), (x, y) =>
+        headPatternValue(cls.headPattern, x - hx, y - hy, hr) ? bright : dark,
+      );
     for (const i of placed.head) {
       inst[i] = id;
       parts[i] = PART.head;
@@ -284,7 +294,7 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
       label: cls.label,
       body: { cx: r3(b.cx), cy: r3(b.cy), ra: r3(b.ra), rb: r3(b.rb), rotation: r3(b.rotation) },
       head: { cx: r3(hx), cy: r3(hy), r: r3(hr) },
-      cue: { orientation: cue.orientation, period: r3(period), strength: cue.strength, fromClass: cueClass.label },
+      cue: { period: r3(period), strength: cue.strength, fromClass: cueClass.label },
       camouflaged,
       salient: false,
       bodyPixels: 0,
@@ -320,7 +330,7 @@ export function renderSynthSample(p: SynthParams, classes: SynthClass[], rng: Rn
 
   const saliency = simulateSaliency(p, rng, inst, distractorOf, objects, nDistractors, S);
   const labels = [...new Set(objects.map((o) => o.label))].sort((a, b) => a - b);
-  return { size: S, rgb, label, parts, saliency, objects, distractors: nDistractors, labels };
+  return { size: S, rgb, label, parts, saliency, objects, droppedObjects: dropped, distractors: nDistractors, labels };
 }
 
 function r3(x: number): number {
@@ -357,7 +367,7 @@ function paint(
 
 /**
  * A body (or distractor) blob: base colour with directional shading, the shared texture and,
- * for objects, the class cue s·sin(2π·(x or y)/P + φ) on all channels. `mark` is called for each
+ * for objects, the class cue s·sin(2π·x/P + φ) on all channels. `mark` is called for each
  * pixel whose centre lies inside.
  */
 function drawBody(
@@ -368,7 +378,7 @@ function drawBody(
   rng: Rng,
   tex: Float32Array,
   p: SynthParams,
-  cue: { orientation: number; period: number; strength: number; phase: number } | null,
+  cue: { period: number; strength: number; phase: number } | null,
   mark: (i: number) => void,
 ): void {
   const light = rng.range(0, 2 * Math.PI);
@@ -385,8 +395,7 @@ function drawBody(
     const shade = 1 + shadeAmp * (((x - b.cx) * lx + (y - b.cy) * ly) / rEff);
     let add = p.bodyNoise * tex[y * S + x];
     if (cue && cue.strength > 0) {
-      const coord = cue.orientation === 0 ? x : y;
-      add += cue.strength * Math.sin((2 * Math.PI * coord) / cue.period + cue.phase);
+      add += cue.strength * Math.sin((2 * Math.PI * x) / cue.period + cue.phase);
     }
     px[0] = colour[0] * shade + add;
     px[1] = colour[1] * shade + add;

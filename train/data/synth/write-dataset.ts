@@ -19,15 +19,20 @@ import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Rng } from '../../../graphs/rng.ts';
 import { PART } from '../../../runtime/metrics/part-recall.ts';
-import { removeStaleTempFiles, writeFileAtomic } from '../../../runtime/node/atomic-write.ts';
-import { encodeJpeg } from '../../../runtime/node/images.ts';
-import { encodeGreyPng, encodeIndexedPng } from '../../../runtime/node/palette-png.ts';
+import { removeStaleTempFiles, writeFileAtomic } from '../../../runtime/node/files/atomic-write.ts';
+import { encodeJpeg } from '../../../runtime/node/dataset/images.ts';
+import { encodeGreyPng, encodeIndexedPng } from '../../../runtime/node/files/palette-png.ts';
 import { vocPalette } from '../../../runtime/voc-palette.ts';
 import { synthClasses, validateSynthParams, type SynthParams } from './params.ts';
 import { renderSynthSample, type SynthObjectRecord } from './render.ts';
 
-/** Version of the generator's output: bump when the same parameters would draw different images. */
-export const SYNTH_FORMAT_VERSION = 1;
+/**
+ * Version of the generator (synth.json `version`): bump when the same parameters would draw
+ * different images, so results name the benchmark they came from.
+ *   1: body cues alternate orientation (x for even classes, y for odd ones), 4 periods shared by pairs.
+ *   2: every class's cue is a wave along x with a period of its own (SGD learned one orientation only).
+ */
+export const SYNTH_FORMAT_VERSION = 2;
 
 export const SYNTH_SPLITS = ['train', 'val'] as const;
 export type SynthSplit = (typeof SYNTH_SPLITS)[number];
@@ -60,8 +65,26 @@ export interface SynthMetadataFile {
   splits: Record<SynthSplit, number>;
   partCodes: typeof PART;
   layout: Record<string, string>;
-  stats: { objects: number; meanObjectsPerImage: number; ignoreFraction: number; headFraction: number; bodyFraction: number; salientObjectRate: number };
+  stats: SynthStats;
 }
+
+export interface SynthStats {
+  objects: number;
+  meanObjectsPerImage: number;
+  /** Objects per class name, both splits. */
+  objectsPerClass: Record<string, number>;
+  /** Objects that found no free place in a crowded image (not drawn). */
+  droppedObjects: number;
+  /** Images that ended up with no labelled object. */
+  imagesWithoutObjects: number;
+  ignoreFraction: number;
+  headFraction: number;
+  bodyFraction: number;
+  salientObjectRate: number;
+}
+
+/** A data set is refused (not written) when more than this fraction of its images has no object. */
+export const MAX_EMPTY_IMAGE_FRACTION = 0.01;
 
 export interface SynthWriteResult {
   out: string;
@@ -71,6 +94,8 @@ export interface SynthWriteResult {
   /** Images rendered but found already written in a resumed .partial folder. */
   resumed: number;
   seconds: number;
+  /** The data set's statistics (synth.json `stats`). */
+  stats: SynthStats;
 }
 
 function paramsKey(p: SynthParams): string {
@@ -108,7 +133,7 @@ export async function writeSynthDataset(
       /* handled below */
     }
     if (prev && paramsKey(prev.params) === paramsKey(params) && prev.version === SYNTH_FORMAT_VERSION)
-      return { out, status: 'exists', images: total, resumed: 0, seconds: (performance.now() - t0) / 1000 };
+      return { out, status: 'exists', images: total, resumed: 0, seconds: (performance.now() - t0) / 1000, stats: prev.stats };
     throw new Error(
       `${out} already holds a synthetic data set with different parameters (${prev ? `seed ${prev.params?.seed}, size ${prev.params?.size}, ${prev.params?.train}/${prev.params?.val} images` : 'unreadable synth.json'}); ` +
         'choose another --out or delete it first',
@@ -134,7 +159,8 @@ export async function writeSynthDataset(
   for (const split of SYNTH_SPLITS) for (let i = 0; i < params[split]; i++) jobs.push({ split, index: i });
   const clsLabels: Record<string, number[]> = {};
   const objects: Record<string, { objects: SynthObjectRecord[]; distractors: number }> = {};
-  const stats = { objects: 0, ignore: 0, head: 0, body: 0, pixels: 0, salient: 0 };
+  const stats = { objects: 0, ignore: 0, head: 0, body: 0, pixels: 0, salient: 0, dropped: 0, empty: 0 };
+  const perClass = new Array<number>(params.numClasses).fill(0);
   let next = 0;
   let done = 0;
   let resumed = 0;
@@ -149,6 +175,9 @@ export async function writeSynthDataset(
       clsLabels[id] = hot;
       objects[id] = { objects: sample.objects, distractors: sample.distractors };
       stats.objects += sample.objects.length;
+      stats.dropped += sample.droppedObjects;
+      if (!sample.objects.length) stats.empty++;
+      for (const o of sample.objects) perClass[o.label - 1]++;
       stats.salient += sample.objects.filter((o) => o.salient).length;
       stats.pixels += sample.label.length;
       for (let i = 0; i < sample.parts.length; i++) {
@@ -182,6 +211,16 @@ export async function writeSynthDataset(
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
 
+  // A data set whose images lack the objects they were meant to have is useless for training:
+  // refuse it and remove the staging folder (a rerun with the same parameters would fail again).
+  if (stats.empty > MAX_EMPTY_IMAGE_FRACTION * total) {
+    await rm(staging, { recursive: true, force: true });
+    throw new Error(
+      `${out}: ${stats.empty} of ${total} images have no object (${stats.dropped} objects found no place); ` +
+        'the object sizes (bodyRadius, headRadius, headScale) or objectsPerImage/maxOverlap leave no room. Nothing was written.',
+    );
+  }
+
   // Side files in id order (workers finish out of order), so their bytes do not depend on timing.
   const ordered = <T>(rec: Record<string, T>): Record<string, T> => Object.fromEntries(jobs.map((j) => synthImageId(j.split, j.index)).map((id) => [id, rec[id]]));
   for (const split of SYNTH_SPLITS) {
@@ -211,6 +250,9 @@ export async function writeSynthDataset(
     stats: {
       objects: stats.objects,
       meanObjectsPerImage: r4(stats.objects / total),
+      objectsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, perClass[i]])),
+      droppedObjects: stats.dropped,
+      imagesWithoutObjects: stats.empty,
       ignoreFraction: r4(stats.ignore / stats.pixels),
       headFraction: r4(stats.head / stats.pixels),
       bodyFraction: r4(stats.body / stats.pixels),
@@ -222,5 +264,5 @@ export async function writeSynthDataset(
   // An empty existing <out> is replaced; rename() swaps the finished set in as a whole.
   if (existsSync(out)) await rmdir(out);
   await rename(staging, out);
-  return { out, status: 'created', images: total, resumed, seconds: (performance.now() - t0) / 1000 };
+  return { out, status: 'created', images: total, resumed, seconds: (performance.now() - t0) / 1000, stats: meta.stats };
 }
