@@ -23,20 +23,16 @@ import { loadCheckpoint } from '../train/checkpoint.ts';
 import { defaultSynthParams } from '../train/data/synth/params.ts';
 import { writeSynthDataset } from '../train/data/synth/write-dataset.ts';
 import { startTfjs } from '../train/tfjs-start.ts';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
+import { benchArg } from './lib/args.ts';
 
 const defaults = defaultSynthParams('small');
-const cue = Number(arg('cue', String(defaults.bodyCue)));
-const seeds = Number(arg('seeds', '3'));
-const epochs = Number(arg('epochs', '40'));
-const trainImages = Number(arg('train', String(defaults.train)));
-const valImages = Number(arg('val', '900'));
-const dataSeed = Number(arg('data-seed', '0'));
-const out = resolve(arg('out', 'runs/bench-body-cue'));
+const cue = Number(benchArg('cue', String(defaults.bodyCue)));
+const seeds = Number(benchArg('seeds', '3'));
+const epochs = Number(benchArg('epochs', '40'));
+const trainImages = Number(benchArg('train', String(defaults.train)));
+const valImages = Number(benchArg('val', '900'));
+const dataSeed = Number(benchArg('data-seed', '0'));
+const out = resolve(benchArg('out', 'runs/bench-body-cue'));
 for (const [k, v] of Object.entries({ cue, seeds, epochs, train: trainImages, val: valImages, 'data-seed': dataSeed }))
   if (!Number.isFinite(v) || v < 0 || (k !== 'cue' && !Number.isInteger(v))) {
     console.error(`--${k}: expected a non-negative ${k === 'cue' ? 'number' : 'integer'}, got ${v}`);

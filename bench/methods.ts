@@ -26,15 +26,12 @@ import { readLabelPng } from '../runtime/node/files/palette-png.ts';
 import { parseImageList } from '../runtime/node/dataset/voc-dataset.ts';
 import { composeOverlay } from '../runtime/postprocess.ts';
 import { vocPalette } from '../runtime/voc-palette.ts';
+import { benchArg } from './lib/args.ts';
 
 const WSSS = fileURLToPath(new URL('../bin/wsss.js', import.meta.url));
 
-function arg(name: string, dflt?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
 function intArg(name: string, dflt: number): number {
-  const v = Number(arg(name, String(dflt)));
+  const v = Number(benchArg(name, String(dflt)));
   if (!Number.isInteger(v) || v < 0) {
     console.error(`--${name} must be a non-negative integer`);
     process.exit(2);
@@ -42,7 +39,7 @@ function intArg(name: string, dflt: number): number {
   return v;
 }
 
-const only = (arg('only') ?? methodNames().join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const only = (benchArg('only') ?? methodNames().join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 for (const m of only)
   if (!methodNames().includes(m)) {
     console.error(`--only: unknown method '${m}'; known: ${methodNames().join(', ')}`);
@@ -50,10 +47,10 @@ for (const m of only)
   }
 const seeds = intArg('seeds', 3);
 const dataSeed = intArg('data-seed', 0);
-const preset = arg('preset', 'small')!;
-const backbone = arg('backbone', 'cam-tiny')!;
-const epochs = arg('epochs');
-const out = resolve(arg('out', 'runs/bench-methods')!);
+const preset = benchArg('preset', 'small')!;
+const backbone = benchArg('backbone', 'cam-tiny')!;
+const epochs = benchArg('epochs');
+const out = resolve(benchArg('out', 'runs/bench-methods')!);
 if (seeds < 1) {
   console.error('--seeds must be at least 1');
   process.exit(2);

@@ -14,18 +14,14 @@ import { PartRecallCounter, type PartRecallResult } from '../runtime/metrics/par
 import { readCamFile } from '../runtime/node/files/cam-file.ts';
 import { readLabelPng } from '../runtime/node/files/palette-png.ts';
 import { parseImageList } from '../runtime/node/dataset/voc-dataset.ts';
+import { benchArg } from './lib/args.ts';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
-
-const data = resolve(arg('data', 'data/synth-small'));
-const baseRun = resolve(arg('run', 'runs/start'));
-const thresholds = arg('thresholds', '0.15,0.3').split(',').map(Number);
-const seeds = Number(arg('seeds', '1'));
+const data = resolve(benchArg('data', 'data/synth-small'));
+const baseRun = resolve(benchArg('run', 'runs/start'));
+const thresholds = benchArg('thresholds', '0.15,0.3').split(',').map(Number);
+const seeds = Number(benchArg('seeds', '1'));
 if (!Number.isInteger(seeds) || seeds < 1) {
-  console.error(`--seeds: expected a positive integer, got ${arg('seeds', '1')}`);
+  console.error(`--seeds: expected a positive integer, got ${benchArg('seeds', '1')}`);
   process.exit(2);
 }
 
