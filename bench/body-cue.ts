@@ -34,8 +34,8 @@ const valImages = Number(benchArg('val', '900'));
 const dataSeed = Number(benchArg('data-seed', '0'));
 const out = resolve(benchArg('out', 'runs/bench-body-cue'));
 for (const [k, v] of Object.entries({ cue, seeds, epochs, train: trainImages, val: valImages, 'data-seed': dataSeed }))
-  if (!Number.isFinite(v) || v < 0 || (k !== 'cue' && !Number.isInteger(v))) {
-    console.error(`--${k}: expected a non-negative ${k === 'cue' ? 'number' : 'integer'}, got ${v}`);
+  if (!Number.isFinite(v) || v < 0 || (k !== 'cue' && !Number.isInteger(v)) || ((k === 'seeds' || k === 'epochs') && v < 1)) {
+    console.error(`--${k}: expected a ${k === 'cue' ? 'non-negative number' : k === 'seeds' || k === 'epochs' ? 'positive integer' : 'non-negative integer'}, got ${benchArg(k, '')}`);
     process.exit(2);
   }
 if (cue === 0) {
