@@ -15,6 +15,7 @@ import { startServer } from '../runtime/node/server/server.ts';
 import { openModel, type OrtModule } from '../runtime/session.ts';
 import { launchChromium, chromiumMissing } from '../test/web/chromium.ts';
 import { ensureDemoBuilt } from '../web-demo/build.ts';
+import { median } from './lib/stats.ts';
 
 export interface BrowserLatency {
   precision: string;
@@ -31,12 +32,6 @@ interface PageState {
   adapter: string | null;
   segmentations: number;
   timings: { inferenceMs?: number };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Page inference latency of each precision on each EP; `image` is RGB bytes. */

@@ -32,22 +32,13 @@ import { DEFAULT_MULTISCALE, multiScaleCams, viewsOfOutput, withFlippedTwin, typ
 import { mergeViews, normaliseByMax, type CamView } from '../runtime/cam/multiscale.ts';
 import { resizeBilinearCHW, scaledSize } from '../runtime/resize.ts';
 import { openModel, type OrtModule } from '../runtime/session.ts';
+import { benchArg } from './lib/args.ts';
+import { median } from './lib/stats.ts';
 
-function option(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const sizes = option('sizes', '64,256').split(',').map(Number);
-const runs = Number(option('runs', '20'));
-const threads = Number(option('threads', '2'));
-const ep = option('ep', 'cpu');
+const sizes = benchArg('sizes', '64,256').split(',').map(Number);
+const runs = Number(benchArg('runs', '20'));
+const threads = Number(benchArg('threads', '2'));
+const ep = benchArg('ep', 'cpu');
 const { scales } = DEFAULT_MULTISCALE;
 const NUM_CLASSES = 6;
 

@@ -23,30 +23,21 @@ import { argmaxLabels, unaryFromLabels, unaryFromProbabilities } from '../runtim
 import { loadCrfEngine, type CrfEngineChoice } from '../runtime/node/crf/crf-engines.ts';
 import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
 import { readNpyFloat32, writeNpy } from '../runtime/node/files/npy.ts';
-
-function option(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+import { benchArg } from './lib/args.ts';
+import { median } from './lib/stats.ts';
 
 const refDir = join(import.meta.dirname, '..', '..', 'shared', 'reference', 'crf');
-const imagePath = resolve(option('image', join(refDir, 'image.png')));
-const probsPath = resolve(option('probs', join(refDir, 'probs_c21.npy')));
-const preset = option('preset', 'psa');
+const imagePath = resolve(benchArg('image', join(refDir, 'image.png')));
+const probsPath = resolve(benchArg('probs', join(refDir, 'probs_c21.npy')));
+const preset = benchArg('preset', 'psa');
 if (!CRF_PRESET_NAMES.includes(preset as never)) throw new Error(`--preset must be one of ${CRF_PRESET_NAMES.join(', ')}`);
-const itersOpt = option('iters', '');
+const itersOpt = benchArg('iters', '');
 const params = crfParams(preset, itersOpt ? { iterations: Number(itersOpt) } : {});
-const runs = Number(option('runs', '5'));
-const engines = option('engine', 'native').split(',');
-const threadList = option('threads', '1').split(',').map(Number);
-const out = option('out', '');
-const reference = option('reference', '');
+const runs = Number(benchArg('runs', '5'));
+const engines = benchArg('engine', 'native').split(',');
+const threadList = benchArg('threads', '1').split(',').map(Number);
+const out = benchArg('out', '');
+const reference = benchArg('reference', '');
 for (const e of engines) if (e !== 'native' && e !== 'wasm' && e !== 'js') throw new Error(`--engine ${e}: the engines are native, wasm and js`);
 if (threadList.some((t) => !(Number.isInteger(t) && t >= 1))) throw new Error('--threads takes positive integers');
 

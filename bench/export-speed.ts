@@ -16,23 +16,14 @@ import { exportOnnx } from '../export/export-onnx.ts';
 import { backboneGraph } from '../graphs/backbones/index.ts';
 import { readNpyFloat32 } from '../runtime/node/files/npy.ts';
 
-function option(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 function opHistogram(bytes: Uint8Array): Record<string, number> {
   // Cheap structural summary for the log: counts of op types (decoded with the ONNX protobuf).
   return ortOps(bytes);
 }
 
 import p from 'onnx-proto';
+import { benchArg } from './lib/args.ts';
+import { median } from './lib/stats.ts';
 function ortOps(bytes: Uint8Array): Record<string, number> {
   const m = p.onnx.ModelProto.decode(bytes);
   const h: Record<string, number> = {};
@@ -40,9 +31,9 @@ function ortOps(bytes: Uint8Array): Record<string, number> {
   return h;
 }
 
-const fixture = resolve(option('fixture', join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'torchvision-mobilenet_v2')));
-const runs = Number(option('runs', '60'));
-const threads = Number(option('threads', '1'));
+const fixture = resolve(benchArg('fixture', join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'torchvision-mobilenet_v2')));
+const runs = Number(benchArg('runs', '60'));
+const threads = Number(benchArg('threads', '1'));
 
 const { values, report } = importWeights(join(fixture, 'weights.safetensors'), { backbone: 'mobilenet_v2' });
 if (!values) throw new Error(`import failed: ${JSON.stringify(report)}`);

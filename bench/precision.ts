@@ -32,29 +32,19 @@ import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { resizeBilinearCHW } from '../runtime/resize.ts';
 import { segmentPixels } from '../runtime/segment.ts';
 import { openModel, type OpenModel, type OrtModule } from '../runtime/session.ts';
+import { benchArg, benchFlag } from './lib/args.ts';
+import { median } from './lib/stats.ts';
 
-function option(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const runs = Number(option('runs', '20'));
-const threads = Number(option('threads', '2'));
-const dataDir = option('data', 'data/synth-small');
-const calImages = Number(option('calibration-images', '64'));
-const percentile = Number(option('percentile', '99.99'));
-const size = Number(option('size', '224'));
-const imagenet = option('imagenet', 'resnet50,mobilenet_v2').split(',').filter(Boolean);
-const limit = Number(option('limit', '0'));
-const runDir = option('run', '');
-const modelPath = option('model', runDir ? [join(runDir, 'model.onnx'), join(runDir, 'cam', 'model.onnx')].find(existsSync) ?? join(runDir, 'model.onnx') : 'runs/start/cam/model.onnx');
+const runs = Number(benchArg('runs', '20'));
+const threads = Number(benchArg('threads', '2'));
+const dataDir = benchArg('data', 'data/synth-small');
+const calImages = Number(benchArg('calibration-images', '64'));
+const percentile = Number(benchArg('percentile', '99.99'));
+const size = Number(benchArg('size', '224'));
+const imagenet = benchArg('imagenet', 'resnet50,mobilenet_v2').split(',').filter(Boolean);
+const limit = Number(benchArg('limit', '0'));
+const runDir = benchArg('run', '');
+const modelPath = benchArg('model', runDir ? [join(runDir, 'model.onnx'), join(runDir, 'cam', 'model.onnx')].find(existsSync) ?? join(runDir, 'model.onnx') : 'runs/start/cam/model.onnx');
 const ortModule = ort as unknown as OrtModule;
 
 interface Variant {
@@ -140,14 +130,14 @@ console.log(`${pad('precision', 16)}${pad('size MB', 10)}${pad('size ×', 9)}${p
 for (const r of rows as (typeof rows[number] & { miouDeltaPoints: number })[])
   console.log(`${pad(r.precision, 16)}${pad(mb(r.bytes), 10)}${pad(r.sizeRatio.toFixed(3), 9)}${pad(r.latencyMs.toFixed(2), 9)}${pad(r.latencyRatio.toFixed(2), 11)}${pad(`${(100 * r.labelAgreement).toFixed(2)} %`, 15)}${pad(r.miou.toFixed(4), 8)}${r.miouDeltaPoints >= 0 ? '+' : ''}${r.miouDeltaPoints.toFixed(2)}`);
 results.dataset = { model: modelPath, data: dataDir, valImages: ids.length, calibrationImages: cal.feeds.length, rows };
-if (flag('browser')) {
+if (benchFlag('browser')) {
   // The web demo in Chromium: page inference time per precision on wasm and WebGPU.
   const { browserLatencies } = await import('./browser-latency.ts');
   const s0 = await ds.sample(ids[0]);
   const served = dsVariants.filter((v) => ['fp32', 'fp16', 'int8'].includes(v.name)).map((v) => ({ precision: v.name as 'fp32' | 'fp16' | 'int8', bytes: v.bytes }));
-  const side = Number(option('browser-size', '256'));
+  const side = Number(benchArg('browser-size', '256'));
   const big = { data: upscaleRgb(s0.image, side), width: side, height: side };
-  const b = await browserLatencies(served, big, { runs: Number(option('browser-runs', '5')), eps: option('browser-eps', 'wasm,webgpu').split(',') });
+  const b = await browserLatencies(served, big, { runs: Number(benchArg('browser-runs', '5')), eps: benchArg('browser-eps', 'wasm,webgpu').split(',') });
   if (typeof b === 'string') console.log(`\nbrowser latency: skipped (${b})`);
   else {
     console.log(`\nweb demo in Chromium, ${side}×${side} image (median page inference ms)`);
@@ -189,7 +179,7 @@ for (const backbone of imagenet) {
   const fp32 = exportOnnx(graph, values);
   const feeds = cal.feeds.slice(0, Math.min(cal.feeds.length, 32)).map((f) => ({ ...f, data: resizeBilinearCHW(f.data, 3, f.dims[2], f.dims[3], size, size, false), dims: [1, 3, size, size] }));
   const vs = (await variants(fp32, graph.name, feeds)).filter((v) => v.name !== `int8-p${percentile}` && v.name !== 'fp16-all-ops');
-  const profile = flag('profile');
+  const profile = benchFlag('profile');
   if (profile) mkdirSync('artifacts', { recursive: true });
   const models = await Promise.all(vs.map((v) => open(v, profile ? { enableProfiling: true, profileFilePrefix: join('artifacts', `profile-${backbone}-${v.name}`) } : {})));
   const input = feeds[0];
@@ -233,7 +223,7 @@ function topOps(file: string): string {
       byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
       total += e.dur;
     }
-  if (!flag('keep-profiles')) rmSync(file, { force: true });
+  if (!benchFlag('keep-profiles')) rmSync(file, { force: true });
   return [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([op, us]) => `${op} ${(us / 1000).toFixed(1)} ms (${((100 * us) / total).toFixed(0)} %)`).join(', ');
 }
 

@@ -46,22 +46,18 @@ import { finishImage, prepareImage } from '../runtime/node/pseudo-label/pseudo-l
 import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { defaultSynthParams } from '../train/data/synth/params.ts';
 import { writeSynthDataset } from '../train/data/synth/write-dataset.ts';
+import { benchArg } from './lib/args.ts';
 
-function option(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
-
-const images = Number(option('images', '2000'));
-const size = Number(option('size', '128'));
-const ep = option('ep', 'cpu');
-const threadsOpt = option('threads', '');
-const workersOpt = option('workers', '');
+const images = Number(benchArg('images', '2000'));
+const size = Number(benchArg('size', '128'));
+const ep = benchArg('ep', 'cpu');
+const threadsOpt = benchArg('threads', '');
+const workersOpt = benchArg('workers', '');
 // The thread split `wsss pseudo-label` uses (threadPlan), unless overridden.
 const plan = threadPlan({ cpuInference: ep === 'cpu', threads: threadsOpt ? Number(threadsOpt) : undefined, workers: workersOpt ? Number(workersOpt) : undefined });
 const { threads, workers } = plan;
-const scales = option('scales', '1,0.5,1.5,2').split(',').map(Number);
-const camFormat = option('cam-format', 'npy') as 'npy' | 'irn-dict';
+const scales = benchArg('scales', '1,0.5,1.5,2').split(',').map(Number);
+const camFormat = benchArg('cam-format', 'npy') as 'npy' | 'irn-dict';
 const multiScale = { scales, flip: true, rule: 'max-flip-sum' as const };
 const BARE_POOL = 16;
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
@@ -69,7 +65,7 @@ const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 // --- inputs: data set and model, cached ------------------------------------------------------
 const cache = resolve(import.meta.dirname, '..', '.wsss-cache', 'bench-pseudo-label');
 const dataDir = join(cache, `synth-${size}px-${images}`);
-const backbone = option('backbone', 'cam-tiny');
+const backbone = benchArg('backbone', 'cam-tiny');
 const modelPath = join(cache, `cam-${backbone}-random.onnx`);
 mkdirSync(cache, { recursive: true });
 {

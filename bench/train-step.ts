@@ -20,18 +20,8 @@ import { jsEngine } from '../train/kernels/js-engine.ts';
 import { selectTfjsBackend } from '../train/backend-select.ts';
 import { FAST_CPU_BACKEND, registerFastCpuBackend } from '../train/kernels/fast-backend.ts';
 import { conv2dFused } from '../train/kernels/fused-ops.ts';
-
-function option(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+import { benchArg, benchFlag } from './lib/args.ts';
+import { median } from './lib/stats.ts';
 
 const BATCH = 16;
 const SIZE = 64;
@@ -145,10 +135,10 @@ function weightDifference(a: Float32Array[], b: Float32Array[]): number {
   return diff / scale;
 }
 
-const steps = Number(option('steps', '20'));
-const stockSteps = Number(option('stock-steps', '1'));
-const withStock = !flag('no-stock');
-const withJs = flag('js');
+const steps = Number(benchArg('steps', '20'));
+const stockSteps = Number(benchArg('stock-steps', '1'));
+const withStock = !benchFlag('no-stock');
+const withJs = benchFlag('js');
 
 await selectTfjsBackend(FAST_CPU_BACKEND);
 const engine = registerFastCpuBackend(); // already registered: returns its engine

@@ -6,3 +6,8 @@ export function benchArg(name: string, dflt?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
 }
+
+/** Whether the bare flag `--name` is on the benchmark's command line. */
+export function benchFlag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}
