@@ -68,34 +68,21 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it')
       .example('$0 export --checkpoint irn-cam.safetensors --out m.onnx --verify', 'export a method checkpoint (wsss import-weights --method)') as never,
   handler: async (args) => {
-    if (args.run) return exportRun(args as ExportArgs & { run: string });
-    if (!args.graph) return exportMethodCheckpoint(args as ExportArgs & { checkpoint: string });
-    return exportGraph(args as ExportArgs & { graph: string });
+    if (args.graph) return exportGraph(args as ExportArgs & { graph: string });
+    return exportRecorded(args);
   },
 };
 
-/** Export a checkpoint that records its method, backbone and classes. */
-async function exportMethodCheckpoint(args: ExportArgs & { checkpoint: string }): Promise<void> {
-  const { openModelCheckpoint } = await import('../../train/run-model.ts');
+/** Export the model of a training run (--run), or of a checkpoint that records its method, backbone and classes (--checkpoint alone). */
+async function exportRecorded(args: ExportArgs): Promise<void> {
+  const { openRun, openModelCheckpoint } = await import('../../train/run-model.ts');
   let m;
   try {
-    m = openModelCheckpoint(args.checkpoint);
+    m = args.run ? openRun(args.run) : openModelCheckpoint(args.checkpoint!);
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
   await exportAndWrite(args, m.graph, m.values, m.graph.classNames, m.modelPath);
-}
-
-/** Export the model of a training run. */
-async function exportRun(args: ExportArgs & { run: string }): Promise<void> {
-  const { openRun } = await import('../../train/run-model.ts');
-  let run;
-  try {
-    run = openRun(args.run);
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
-  }
-  await exportAndWrite(args, run.graph, run.values, run.graph.classNames, run.modelPath);
 }
 
 async function exportGraph(args: ExportArgs & { graph: string }): Promise<void> {

@@ -7,14 +7,14 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runPseudoLabel } from '../../cli/pseudo-label-run.ts';
 import { mergeShardSummaries, parseShardFlag, resolveShard, shardPositions, type Shard } from '../../runtime/node/pseudo-label/shards.ts';
-import { lastJson, REPO, WSSS, writeCamTinyModel, wsss } from './cli-fixtures.ts';
+import { fileTree as tree, lastJson, REPO, WSSS, writeCamTinyModel, wsss } from './cli-fixtures.ts';
 
 const IMAGES = 24;
 let dir: string;
@@ -50,19 +50,6 @@ async function finished(child: ReturnType<typeof label>): Promise<{ code: number
   child.stderr.on('data', (b) => (stderr += b));
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   return { code, stdout, stderr };
-}
-
-function tree(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(relative(root, p), readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
 }
 
 test('shard index and count: --shard, Kubernetes, Slurm, AWS Batch; bad values are refused with the variable named', () => {
