@@ -1,8 +1,9 @@
 // The work behind `wsss pseudo-label` (kept apart from the yargs definition so `--help` loads
 // nothing heavy, and so `npm start` and the benchmark call the same code).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
+import { basename, join } from 'node:path';
+import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
+import { shardPositions, shardSummaryPath, SHARDS_DIR, type Shard, type ShardSummaryFile } from '../runtime/node/pseudo-label/shards.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label/pseudo-label.ts';
 import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
@@ -31,6 +32,8 @@ export interface PseudoLabelRunOptions {
   /** labels by the dense CRF (see runtime/crf/cam-crf.ts) */
   crf?: CamCrfOptions;
   quiet?: boolean;
+  /** Label only this shard of the list (runtime/node/pseudo-label/shards.ts); its summary goes to shards/. */
+  shard?: Shard | null;
 }
 
 /**
@@ -71,6 +74,12 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     if (!existsSync(o.list)) throw new CliError(`--list: ${o.list} does not exist`, 2);
     ids = parseImageList(readFileSync(o.list, 'utf8'));
   } else ids = ds.ids(o.split);
+  const listImages = ids.length;
+  const positions = o.shard ? shardPositions(listImages, o.shard) : ids.map((_, i) => i);
+  if (o.shard) {
+    ids = positions.map((p) => ids[p]);
+    if (!o.quiet) console.log(`shard ${o.shard.index}/${o.shard.count} (from ${o.shard.from}): ${ids.length} of ${listImages} images (list positions p with p mod ${o.shard.count} = ${o.shard.index - 1})`);
+  }
   const items: PseudoLabelItem[] = [];
   for (const id of ids) {
     let labels: number[] | undefined;
@@ -106,13 +115,26 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     workers: o.workers,
     crf: o.crf,
     progress: !o.quiet,
+    sharedOutDir: Boolean(o.shard),
   });
   await model.release();
   for (const f of summary.failures) console.error(`failed: ${f.file}: ${f.reason}`);
-  writeFileAtomicSync(join(o.out, 'summary.json'), summaryFileText(summary, o.model));
+  if (o.shard) {
+    const path = shardSummaryPath(o.out, o.shard);
+    removeStaleTempFiles(join(o.out, SHARDS_DIR), (target) => target === basename(path));
+    writeFileAtomicSync(path, shardSummaryText(summary, o.model, o.shard, listImages, new Map(items.map((it, i) => [it.id, positions[i]]))));
+  } else writeFileAtomicSync(join(o.out, 'summary.json'), summaryFileText(summary, o.model));
   if (!o.quiet) {
     console.log(`${summary.processed} labelled, ${summary.skipped_existing} already done, ${summary.failed} failed, ${summary.images_per_second.toFixed(1)} images/s on ${summary.provider}`);
-    console.log(JSON.stringify({ ...summary, failures: summary.failures.map((f) => `${f.file}: ${f.reason}`) }));
+    const shard = o.shard ? { shard: { index: o.shard.index, count: o.shard.count, from: o.shard.from, list_images: listImages } } : {};
+    console.log(JSON.stringify({ ...summary, ...shard, failures: summary.failures.map((f) => `${f.file}: ${f.reason}`) }));
   }
   return summary;
+}
+
+/** A shard's summary: the unsharded fields, the shard, and each failure's position in the whole list (the merge restores list order). */
+function shardSummaryText(s: PseudoLabelSummary, model: string, shard: Shard, listImages: number, positionOf: Map<string, number>): string {
+  const record = JSON.parse(summaryFileText(s, model)) as Omit<ShardSummaryFile, 'shard'>;
+  record.failures = s.failures.map((f) => ({ ...f, position: positionOf.get(f.id)! }));
+  return JSON.stringify({ shard: { index: shard.index, count: shard.count, from: shard.from, list_images: listImages }, ...record }, null, 2) + '\n';
 }

@@ -1,5 +1,8 @@
-// Import pretrained weights for a backbone from a PyTorch-world file: a .safetensors
-// (torchvision, timm, official-repo or MXNet naming) or an .onnx whose initializers hold them.
+// Import pretrained weights from a PyTorch-world file — a torch.save checkpoint (.pth/.pt,
+// read without Python: export/torch-weights.ts), a .safetensors (torchvision, timm,
+// official-repo or MXNet naming) or an .onnx whose initializers hold them — into one of our
+// backbones, or into a whole method network (`--method`: the official repos' key layouts of
+// that method, e.g. IRNet's and psa's CAM networks, through the method's name maps).
 //
 // Every tensor of the file is accounted for: matched onto one of our parameters (names mapped,
 // shapes checked), ignored on purpose (BN step counters, a classifier the official converters
@@ -12,14 +15,24 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { backboneGraph, createBackbone, parseBackboneName } from '../graphs/backbones/index.ts';
 import { commonPrefix, namingSchemes, type MappedName, type NamingScheme } from '../graphs/backbones/name-maps.ts';
+import type { GraphDef } from '../graphs/graph.ts';
+import { resolveOptions, type MethodModel } from '../graphs/methods/method.ts';
+import { getMethod } from '../graphs/methods/registry.ts';
 import { globToRegExp, numel, type NamedTensor, type ParamValues } from '../graphs/module.ts';
 import { decodeSafetensors } from '../graphs/safetensors.ts';
 import { traceOnnx } from './export-onnx.ts';
 import { readOnnxWeights, type ReferenceOrder } from './onnx-weights.ts';
+import { looksLikeTorchCheckpoint, readTorchCheckpoint } from './torch-weights.ts';
 
 export interface ImportOptions {
-  /** Backbone name as `createBackbone` takes it (e.g. 'resnet50', 'resnet38d-w16'). */
+  /** Backbone name as `createBackbone` takes it (e.g. 'resnet50', 'resnet38d-w16'); with `method`, a FEATURE_BACKBONES name. */
   backbone: string;
+  /** Import a whole method network (graphs/methods) instead of a bare backbone. */
+  method?: string;
+  /** With `method`: the class names (their count must match the file's classifier). */
+  classNames?: string[];
+  /** With `method`: its options (defaults otherwise). */
+  methodOptions?: Record<string, unknown>;
   /** Source tensors to drop on purpose (globs over the file's names, '*' within a part, '**' across). */
   ignore?: string[];
   /** Prefix to strip from every source name ('module.'); by default a shared wrapper prefix is found automatically. */
@@ -51,14 +64,15 @@ export interface ImportReport {
 
 export interface ImportResult {
   report: ImportReport;
-  /** Every parameter of the backbone, PyTorch layouts; null when the import failed. */
+  /** Every parameter of the backbone (or method network), PyTorch layouts; null when the import failed. */
   values: ParamValues | null;
+  /** With `method`: the network the values belong to. */
+  model?: MethodModel;
 }
 
 /** Conv → following batch norm, and the forward order of convs / batch norms, from a trace of the network. */
-function networkStructure(backbone: string): { foldInto: Map<string, string>; order: ReferenceOrder } {
-  const net = createBackbone(backbone);
-  const g = traceOnnx(backboneGraph(backbone, { outputs: net.stages.map((s) => s.name) }));
+function networkStructure(graph: GraphDef): { foldInto: Map<string, string>; order: ReferenceOrder } {
+  const g = traceOnnx(graph);
   const paramOf = (value: string | undefined) => (value ? g.initializers.get(value)?.param : undefined);
   const moduleOf = (param: string | undefined) => param?.replace(/\.[^.]+$/, '');
   const producer = new Map<string, string>();
@@ -83,12 +97,68 @@ function networkStructure(backbone: string): { foldInto: Map<string, string>; or
   return { foldInto, order };
 }
 
+/** File extensions PyTorch checkpoints commonly carry. */
+const TORCH_EXTENSIONS = new Set(['.pth', '.pt', '.ckpt', '.bin', '.tar', '.pkl']);
+
 /** Read a weight file into tensors named as the file names them. */
 function readSource(path: string, bytes: Uint8Array, order: ReferenceOrder): { tensors: ParamValues; notes: string[] } {
   const ext = extname(path).toLowerCase();
   if (ext === '.safetensors') return { tensors: decodeSafetensors(bytes, path).tensors, notes: [] };
-  if (ext === '.onnx') return readOnnxWeights(bytes, path, order);
-  throw new Error(`${path}: unsupported weight file type '${ext || '(none)'}'; give a .safetensors or an .onnx file (convert a .pth with safetensors.torch.save_file(model.state_dict(), 'w.safetensors'))`);
+  if (ext === '.onnx') {
+    const r = readOnnxWeights(bytes, path, order);
+    return { tensors: r.tensors, notes: r.notes.map((n) => `onnx: ${n}`) };
+  }
+  if (TORCH_EXTENSIONS.has(ext) || looksLikeTorchCheckpoint(bytes)) {
+    const ck = readTorchCheckpoint(bytes, path);
+    const notes = [`torch.save ${ck.format === 'zip' ? 'zip' : 'legacy (pre-1.6, _use_new_zipfile_serialization=False)'} format${ck.wrapper ? `, state dict under '${ck.wrapper}'` : ''}`];
+    const dtypes = [...new Set(ck.dtypes.values())].filter((d) => d !== 'float32');
+    if (dtypes.length) notes.push(`converted to float32 from ${dtypes.join(', ')}`);
+    if (ck.skipped.length) notes.push(`entries that are not tensors skipped: ${ck.skipped.join(', ')}`);
+    return { tensors: ck.tensors, notes };
+  }
+  throw new Error(`${path}: unsupported weight file type '${ext || '(none)'}'; give a PyTorch checkpoint (.pth, .pt), a .safetensors or an .onnx file`);
+}
+
+/** What an import fills: its parameters, the name maps to try, and the network's structure. */
+interface ImportTarget {
+  label: string;
+  expected: Map<string, readonly number[]>;
+  schemes: NamingScheme[];
+  graph: GraphDef;
+  /** Our parameter names whose tensors in the file are dropped on purpose (a headless backbone's classifier). */
+  droppedHead: Set<string>;
+  model?: MethodModel;
+}
+
+function backboneTarget(backbone: string): ImportTarget {
+  parseBackboneName(backbone); // unknown names fail before the file is read
+  const net = createBackbone(backbone);
+  const expected = new Map(net.parameters().map((p) => [p.name, p.shape] as const));
+  // A '-headless' backbone asked for the features only: the file's classifier is dropped on purpose.
+  const droppedHead = new Set<string>();
+  if (/-headless(-|$)/.test(backbone))
+    for (const p of createBackbone(backbone.replace(/-headless(?=-|$)/, '')).parameters()) if (!expected.has(p.name)) droppedHead.add(p.name);
+  return {
+    label: backbone,
+    expected,
+    schemes: namingSchemes(parseBackboneName(backbone).arch),
+    graph: backboneGraph(backbone, { outputs: net.stages.map((s) => s.name) }),
+    droppedHead,
+  };
+}
+
+function methodTarget(method: string, opts: ImportOptions): ImportTarget {
+  const def = getMethod(method);
+  if (!def.namingSchemes) throw new Error(`method ${method} has no name maps for official checkpoints yet (methods with them: see \`wsss import-weights --help\`)`);
+  const model = def.build({ backbone: opts.backbone, classNames: opts.classNames ?? [], options: resolveOptions(def, opts.methodOptions ?? {}) });
+  return {
+    label: `${method} on ${opts.backbone}`,
+    expected: new Map(model.module.parameters().map((p) => [p.name, p.shape] as const)),
+    schemes: def.namingSchemes(opts.backbone),
+    graph: model.graph,
+    droppedHead: new Set(),
+    model,
+  };
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -97,14 +167,9 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /** Map, check and complete the tensors of a weight file for a backbone. Pure apart from reading `path` when `bytes` is not given. */
 export function importWeights(path: string, opts: ImportOptions, bytes?: Uint8Array): ImportResult {
-  parseBackboneName(opts.backbone); // unknown names fail before the file is read
-  const net = createBackbone(opts.backbone);
-  const expected = new Map(net.parameters().map((p) => [p.name, p.shape] as const));
-  const { foldInto, order } = networkStructure(opts.backbone);
-  // A '-headless' backbone asked for the features only: the file's classifier is dropped on purpose.
-  const droppedHead = new Set<string>();
-  if (/-headless(-|$)/.test(opts.backbone))
-    for (const p of createBackbone(opts.backbone.replace(/-headless(?=-|$)/, '')).parameters()) if (!expected.has(p.name)) droppedHead.add(p.name);
+  const target = opts.method ? methodTarget(opts.method, opts) : backboneTarget(opts.backbone);
+  const { expected, droppedHead } = target;
+  const { foldInto, order } = networkStructure(target.graph);
   let data: Uint8Array;
   try {
     data = bytes ?? readFileSync(path);
@@ -115,7 +180,7 @@ export function importWeights(path: string, opts: ImportOptions, bytes?: Uint8Ar
   if (raw.size === 0) throw new Error(`${path}: holds no float tensors`);
 
   // Choose the naming scheme (and wrapper prefix) that explains the most tensors.
-  const schemes = namingSchemes(parseBackboneName(opts.backbone).arch);
+  const schemes = target.schemes;
   const names = [...raw.keys()];
   const prefixes: (string | null)[] = opts.stripPrefix !== undefined ? [opts.stripPrefix || null] : [null, commonPrefix(names)].filter((p, i) => i === 0 || p);
   let best: { scheme: NamingScheme; prefix: string | null; hits: number } | null = null;
@@ -133,7 +198,7 @@ export function importWeights(path: string, opts: ImportOptions, bytes?: Uint8Ar
 
   const report: ImportReport = {
     source: path,
-    backbone: opts.backbone,
+    backbone: target.label,
     scheme: scheme.name,
     strippedPrefix: prefix,
     notes,
@@ -214,7 +279,7 @@ export function importWeights(path: string, opts: ImportOptions, bytes?: Uint8Ar
   // Declaration order, so the checkpoint lists tensors as the network does.
   const ordered: ParamValues = new Map();
   for (const name of expected.keys()) ordered.set(name, values.get(name)!);
-  return { report, values: ordered };
+  return { report, values: ordered, model: target.model };
 }
 
 /** The report as text lines (long lists shortened), for the CLI. */
@@ -227,7 +292,7 @@ export function formatImportReport(r: ImportReport, maxList = 20): string[] {
     if (items.length > maxList) lines.push(`  … and ${items.length - maxList} more`);
   };
   lines.push(`${r.source} → ${r.backbone}: naming '${r.scheme}'${r.strippedPrefix ? `, prefix '${r.strippedPrefix}' stripped` : ''}; ${r.matched} tensor(s) matched`);
-  for (const n of r.notes) lines.push(`  onnx: ${n}`);
+  for (const n of r.notes) lines.push(`  ${n}`);
   if (r.matched === 0 && r.unmatched.length)
     lines.push(`no tensor of the file matched a parameter of ${r.backbone}: is it a weight file for another architecture (or wrapped under a prefix; see --strip-prefix)?`);
   list('converted layout', r.converted);

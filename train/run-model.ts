@@ -37,9 +37,20 @@ export function openRun(runDir: string): OpenRun {
   const { config, step } = readRunConfig(runDir);
   const modelPath = join(runDir, MODEL_FILE);
   if (!existsSync(modelPath)) throw new Error(`${runDir}: the run has not finished (checkpoint at step ${step}, no ${MODEL_FILE}); rerun \`wsss train\` with the same arguments to complete it, or give --max-steps`);
-  const def = getMethod(config.method);
-  const model = def.build({ backbone: config.backbone, classNames: config.classNames, options: resolveOptions(def, config.options) });
-  const values = loadCheckpoint(modelPath).params;
-  checkParamValues(model.module, values, modelPath);
-  return { config, model, graph: model.graph, values, modelPath, step };
+  return openModelCheckpoint(modelPath, config, step);
+}
+
+/** What a method checkpoint must record to rebuild its network (`wsss train` and `wsss import-weights --method` write it). */
+export type ModelConfig = Pick<RunConfig, 'method' | 'backbone' | 'options' | 'classNames'>;
+
+/** The network a method checkpoint file holds: its recorded configuration, or `config` when given. */
+export function openModelCheckpoint(path: string, config?: ModelConfig, step?: number): OpenRun {
+  const ck = loadCheckpoint(path);
+  const cfg = config ?? (ck.state?.config as ModelConfig | undefined);
+  if (!cfg || typeof cfg.method !== 'string' || typeof cfg.backbone !== 'string' || !Array.isArray(cfg.classNames))
+    throw new Error(`${path}: the checkpoint does not record its method, backbone and classes; give --graph`);
+  const def = getMethod(cfg.method);
+  const model = def.build({ backbone: cfg.backbone, classNames: cfg.classNames, options: resolveOptions(def, cfg.options ?? {}) });
+  checkParamValues(model.module, ck.params, path);
+  return { config: cfg as RunConfig, model, graph: model.graph, values: ck.params, modelPath: path, step: step ?? ck.state?.step ?? 0 };
 }

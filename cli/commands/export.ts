@@ -37,7 +37,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     y
       .option('run', { type: 'string', describe: 'a `wsss train` run directory: exports its model (method, backbone, options, classes from its checkpoint)' })
       .option('graph', { type: 'string', describe: 'a bare graph by name (an unknown name lists the known ones), with --checkpoint or --random-init' })
-      .option('checkpoint', { type: 'string', describe: 'safetensors checkpoint with the parameters' })
+      .option('checkpoint', { type: 'string', describe: 'safetensors checkpoint with the parameters (alone: a checkpoint that records its method, from wsss train or wsss import-weights --method)' })
       .option('random-init', { type: 'boolean', default: false, describe: 'use a seeded random initialisation instead of a checkpoint' })
       .option('seed', { type: 'number', default: 0, describe: 'seed for --random-init' })
       .option('out', { type: 'string', demandOption: true, describe: 'output .onnx path' })
@@ -54,7 +54,10 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .check((a) => {
         checkPrecisionArgs({ precision: a.precision, calibration: a.calibration, calibrationImages: a['calibration-images'], percentile: a.percentile, fp32Ops: parseFp32Ops(a['fp32-ops']) });
         // A CliError reaches the user as a one-line usage error (exit 2), not a stack trace.
-        if (Boolean(a.run) === Boolean(a.graph)) throw new CliError('give exactly one of --run and --graph', 2);
+        // --checkpoint alone: a method checkpoint that records its network (wsss train, wsss import-weights --method).
+        const methodCheckpoint = Boolean(a.checkpoint) && !a.run && !a.graph;
+        if (!methodCheckpoint && Boolean(a.run) === Boolean(a.graph)) throw new CliError('give exactly one of --run, --graph, or --checkpoint alone (a checkpoint that records its method)', 2);
+        if (methodCheckpoint && (a['random-init'] || a.classes || a.outputs)) throw new CliError('--checkpoint without --graph reads the network and classes from the checkpoint: --random-init, --classes and --outputs go with --graph', 2);
         if (a.run && (a.checkpoint || a['random-init'] || a.classes || a.outputs))
           throw new CliError('--run reads the parameters and classes from the run: --checkpoint, --random-init, --classes and --outputs go with --graph', 2);
         if (a.graph && Boolean(a.checkpoint) === Boolean(a['random-init'])) throw new CliError('give exactly one of --checkpoint and --random-init', 2);
@@ -62,23 +65,24 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         return true;
       })
       .example('$0 export --run runs/cam --out runs/cam/model.onnx --verify', 'export a trained run and check it')
-      .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it') as never,
+      .example('$0 export --graph cam-tiny --random-init --out m.onnx --verify', 'export an untrained model and check it')
+      .example('$0 export --checkpoint irn-cam.safetensors --out m.onnx --verify', 'export a method checkpoint (wsss import-weights --method)') as never,
   handler: async (args) => {
-    if (args.run) return exportRun(args as ExportArgs & { run: string });
-    return exportGraph(args as ExportArgs & { graph: string });
+    if (args.graph) return exportGraph(args as ExportArgs & { graph: string });
+    return exportRecorded(args);
   },
 };
 
-/** Export the model of a training run. */
-async function exportRun(args: ExportArgs & { run: string }): Promise<void> {
-  const { openRun } = await import('../../train/run-model.ts');
-  let run;
+/** Export the model of a training run (--run), or of a checkpoint that records its method, backbone and classes (--checkpoint alone). */
+async function exportRecorded(args: ExportArgs): Promise<void> {
+  const { openRun, openModelCheckpoint } = await import('../../train/run-model.ts');
+  let m;
   try {
-    run = openRun(args.run);
+    m = args.run ? openRun(args.run) : openModelCheckpoint(args.checkpoint!);
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
-  await exportAndWrite(args, run.graph, run.values, run.graph.classNames, run.modelPath);
+  await exportAndWrite(args, m.graph, m.values, m.graph.classNames, m.modelPath);
 }
 
 async function exportGraph(args: ExportArgs & { graph: string }): Promise<void> {

@@ -6,12 +6,15 @@ import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.
 import { parseScales, parseProviders } from '../options.ts';
 
 interface Args extends CrfArgs {
-  model: string;
-  data: string;
+  model?: string;
+  data?: string;
   list?: string;
   split: string;
-  out: string;
+  out?: string;
   ep: string;
+  shard?: string;
+  'num-shards'?: number;
+  'merge-summaries'?: string;
   scales: string;
   flip: boolean;
   merge?: string;
@@ -30,11 +33,11 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withCrfOptions(y, "refine the labels with the dense CRF on [background, CAMs], background = (1 − max CAM)^α (psa's rule; replaces --bg-threshold)")
       .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF: background exponent α of (1 − max CAM)^α (psa: 32 high / 4 low; EDAM: 1)' })
-      .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx) with a raw_cams output' })
-      .option('data', { type: 'string', demandOption: true, describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json)' })
+      .option('model', { type: 'string', describe: 'exported model (.onnx) with a raw_cams output (required)' })
+      .option('data', { type: 'string', describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json) (required)' })
       .option('list', { type: 'string', describe: 'image list file (one id per line); default: ImageSets/Segmentation/<split>.txt' })
       .option('split', { type: 'string', default: 'train', describe: 'split whose list is used when --list is not given' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output directory (labels/*.png, cams/*.npy, summary.json)' })
+      .option('out', { type: 'string', describe: 'output directory (labels/*.png, cams/*.npy, summary.json) (required)' })
       .option('ep', { type: 'string', default: 'cuda,cpu', describe: 'execution providers in order of preference (cuda needs the opt-in install, see README)' })
       .option('scales', { type: 'string', default: '1,0.5,1.5,2', describe: 'comma-separated scales; the first is the reference size' })
       .option('flip', { type: 'boolean', default: true, describe: 'also run horizontally flipped views' })
@@ -45,19 +48,42 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
       .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: a quarter of the cores on the CPU EP, all but one (≤ 8) on a GPU EP; 0 = none)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores; on a busy machine, cores minus --workers can be faster)' })
+      .option('shard', { type: 'string', describe: "label only shard i of n of the list ('2/4', 1-based, as node's --test-shard; list positions p with p mod n = i − 1); its summary goes to OUT/shards/. Default: from the scheduler (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX)" })
+      .option('num-shards', { type: 'number', describe: 'shard count where the scheduler does not give it (Kubernetes Indexed Job: its completions; AWS Batch: the array size)' })
+      .option('merge-summaries', { type: 'string', describe: "combine the shard summaries in this output folder into its summary.json; names missing and failed shards (exit 1 then). Needs no model or data" })
+      .check((a) => {
+        if (a['merge-summaries'] !== undefined) {
+          if (a.model || a.data || a.shard) throw new CliError('--merge-summaries OUT only reads the shard summaries in OUT: --model, --data and --shard go with a labelling run', 2);
+          return true;
+        }
+        const missing = (['model', 'data', 'out'] as const).filter((k) => !a[k]);
+        if (missing.length) throw new CliError(`missing required argument${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `--${m}`).join(', ')}`, 2);
+        return true;
+      })
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split')
+      .example('$0 pseudo-label --model m.onnx --data /shared/voc --out /shared/pseudo --shard 2/4', 'the second of four shards (one machine each; same --out)')
+      .example('$0 pseudo-label --merge-summaries /shared/pseudo', 'after the shards: one summary.json, missing or failed shards named')
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo-crf --crf psa --use-image-labels', 'labels refined by the dense CRF'),
   handler: async (a) => {
+    if (a['merge-summaries'] !== undefined) return mergeSummaries(a['merge-summaries'], a['num-shards']);
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0 && a.workers <= 64)) throw new CliError(`--workers must be an integer in [0, 64], got ${a.workers}`, 2);
     const crfParams = crfParamsFromArgs(a);
     if (crfParams && !(a['crf-alpha'] > 0)) throw new CliError(`--crf-alpha must be a positive number, got ${a['crf-alpha']}`, 2);
+    const { resolveShard } = await import('../../runtime/node/pseudo-label/shards.ts');
+    let shard;
+    try {
+      shard = resolveShard({ shard: a.shard, numShards: a['num-shards'] });
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
     const { runPseudoLabel } = await import('../pseudo-label-run.ts');
     const summary = await runPseudoLabel({
-      model: a.model,
-      data: a.data,
+      model: a.model!,
+      data: a.data!,
+      shard,
       list: a.list,
       split: a.split,
-      out: a.out,
+      out: a.out!,
       providers: parseProviders(a.ep),
       scales: parseScales(a.scales),
       flip: a.flip,
@@ -70,6 +96,30 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       threads: a.threads,
       crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] ?? 1 } : undefined,
     });
-    if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
+    if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${shard ? `${a.out}/shards/` : `${a.out}/summary.json`})`, 1);
   },
 };
+
+/** `--merge-summaries OUT`: one summary.json from the shards' summaries, or the shards that are missing / failed. */
+async function mergeSummaries(out: string, numShards?: number): Promise<void> {
+  const { mergeShardSummaries } = await import('../../runtime/node/pseudo-label/shards.ts');
+  const { writeFileAtomicSync } = await import('../../runtime/node/files/atomic-write.ts');
+  const { join } = await import('node:path');
+  let r;
+  try {
+    r = mergeShardSummaries(out, numShards);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  console.log(`${out}: ${r.complete.length} of ${r.count} shard(s) complete${r.complete.length ? ` (${r.complete.join(', ')})` : ''}`);
+  if (r.missing.length) console.log(`missing (no summary: not run, still running, or killed): shard(s) ${r.missing.map((i) => `${i}/${r.count}`).join(', ')}`);
+  for (const f of r.failed) console.log(`failed: shard ${f.index}/${r.count}: ${f.failed} image(s) failed${f.unlabelled > f.failed ? `, ${f.unlabelled - f.failed} not labelled` : ''} (see ${join(out, 'shards', `summary-${f.index}-of-${r.count}.json`)})`);
+  for (const c of r.conflicts) console.log(`conflict: ${c}`);
+  if (r.summary) {
+    writeFileAtomicSync(join(out, 'summary.json'), JSON.stringify(r.summary, null, 2) + '\n');
+    console.log(`wrote ${join(out, 'summary.json')} (${r.summary.labelled} of ${r.summary.images} images labelled)`);
+  }
+  const allComplete = r.complete.length === r.count && r.conflicts.length === 0;
+  console.log(JSON.stringify({ out, shards: r.count, complete: r.complete, missing: r.missing, failed: r.failed, conflicts: r.conflicts, all_complete: allComplete, images: r.summary?.images ?? null, labelled: r.summary?.labelled ?? null }));
+  if (!allComplete) throw new CliError(`${out}: not every shard is complete (${[r.missing.length && `${r.missing.length} missing`, r.failed.length && `${r.failed.length} with failures`, r.conflicts.length && `${r.conflicts.length} conflict(s)`].filter(Boolean).join(', ')}); rerun those shards (completed images are skipped)`, 1);
+}

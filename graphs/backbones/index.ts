@@ -7,6 +7,8 @@
 //   -edam       resnet38d without the final ReLU (EDAM's signed conv6)
 //   -fc6dil<N>  vgg16d with fc6 dilation N (psa's affinity net uses 4)
 //   -headless   resnet50/101, vgg16, mobilenet_v2 without the ImageNet classifier
+//   -nodil      resnet50/101: the strides -os<N> removes are dropped, not turned into dilation
+//               (IRNet's CAM network: strides (2, 2, 2, 1), layer4 undilated)
 // e.g. 'resnet50-os8', 'resnet38d-w16', 'vgg16d-fc6dil4-w16', 'resnet101-os16-headless'.
 
 import type { GraphDef } from '../graph.ts';
@@ -37,6 +39,8 @@ export interface BackboneOptions {
   finalRelu?: boolean;
   /** vgg16d: fc6 dilation (default 1). */
   fc6Dilation?: number;
+  /** ResNet-50/101: turn removed strides into dilation (default true; false: IRNet's layout). */
+  dilate?: boolean;
 }
 
 export const BACKBONE_DESCRIPTIONS: Record<BackboneArch, string> = {
@@ -51,7 +55,7 @@ export const BACKBONE_DESCRIPTIONS: Record<BackboneArch, string> = {
 /** Split a backbone name into its architecture and the options its suffixes set. */
 export function parseBackboneName(name: string): { arch: BackboneArch; options: BackboneOptions } {
   const arch = [...BACKBONE_ARCHS].sort((a, b) => b.length - a.length).find((a) => name === a || name.startsWith(`${a}-`));
-  if (!arch) throw new Error(`unknown backbone '${name}'; known: ${BACKBONE_ARCHS.join(', ')} (with optional -w<N>, -os<8|16>, -edam, -fc6dil<N>, -headless)`);
+  if (!arch) throw new Error(`unknown backbone '${name}'; known: ${BACKBONE_ARCHS.join(', ')} (with optional -w<N>, -os<8|16>, -edam, -fc6dil<N>, -headless, -nodil)`);
   const options: BackboneOptions = {};
   for (const part of name.slice(arch.length).split('-').filter(Boolean)) {
     let m: RegExpExecArray | null;
@@ -60,6 +64,7 @@ export function parseBackboneName(name: string): { arch: BackboneArch; options: 
     else if (part === 'edam' && arch === 'resnet38d') options.finalRelu = false;
     else if ((m = /^fc6dil(\d+)$/.exec(part)) && arch === 'vgg16d') options.fc6Dilation = Number(m[1]);
     else if (part === 'headless' && ['resnet50', 'resnet101', 'vgg16', 'mobilenet_v2'].includes(arch)) options.numClasses = 0;
+    else if (part === 'nodil' && (arch === 'resnet50' || arch === 'resnet101')) options.dilate = false;
     else throw new Error(`backbone '${name}': suffix '-${part}' does not apply to ${arch}`);
   }
   return { arch, options };
@@ -75,7 +80,7 @@ export function createBackbone(name: string, overrides: BackboneOptions = {}): B
     case 'resnet101': {
       const os = o.outputStride ?? 32;
       if (os !== 32 && os !== 16 && os !== 8) throw new Error(`${name}: output stride must be 32, 16 or 8, got ${os}`);
-      net = new ResNet({ depth: arch === 'resnet50' ? 50 : 101, outputStride: os, width: o.width, numClasses: o.numClasses, frozenBn: o.frozenBn });
+      net = new ResNet({ depth: arch === 'resnet50' ? 50 : 101, outputStride: os, width: o.width, numClasses: o.numClasses, frozenBn: o.frozenBn, dilate: o.dilate });
       break;
     }
     case 'resnet38d':
@@ -92,7 +97,7 @@ export function createBackbone(name: string, overrides: BackboneOptions = {}): B
       net = new MobileNetV2({ width: o.width, numClasses: o.numClasses, frozenBn: o.frozenBn });
       break;
   }
-  for (const arg of ['outputStride', 'numClasses', 'finalRelu', 'fc6Dilation', 'frozenBn'] as const) {
+  for (const arg of ['outputStride', 'numClasses', 'finalRelu', 'fc6Dilation', 'frozenBn', 'dilate'] as const) {
     if (o[arg] === undefined) continue;
     const applies: Record<typeof arg, BackboneArch[]> = {
       outputStride: ['resnet50', 'resnet101', 'resnet38d'],
@@ -100,6 +105,7 @@ export function createBackbone(name: string, overrides: BackboneOptions = {}): B
       finalRelu: ['resnet38d'],
       fc6Dilation: ['vgg16d'],
       frozenBn: ['resnet50', 'resnet101', 'resnet38d', 'mobilenet_v2'],
+      dilate: ['resnet50', 'resnet101'],
     };
     if (!applies[arg].includes(arch)) throw new Error(`${name}: option ${arg} does not apply to ${arch}`);
   }

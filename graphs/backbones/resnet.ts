@@ -21,6 +21,11 @@ export interface ResNetOptions {
   numClasses?: number;
   /** Batch norms use running statistics in training and their affine parameters are not trained. */
   frozenBn?: boolean;
+  /**
+   * false: the strides an output stride below 32 removes are simply dropped, not turned into
+   * dilation (IRNet's ResNet-50 with strides (2, 2, 2, 1)). Default true (torchvision / DeepLab).
+   */
+  dilate?: boolean;
 }
 
 const BLOCKS: Record<50 | 101, [number, number, number, number]> = {
@@ -136,7 +141,7 @@ export class ResNet extends Backbone {
       // stage's stride turns into dilation for the following blocks.
       const firstDilation = dilation;
       if (dilateLayer[l]) {
-        dilation *= blockStride;
+        if (options.dilate ?? true) dilation *= blockStride;
         blockStride = 1;
       }
       stride *= blockStride;

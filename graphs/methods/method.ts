@@ -9,6 +9,7 @@
 // special batches, a batch sampler. train/method-trainer.ts reads only this; nothing in cli/ or
 // train/ names a method.
 
+import type { NamingScheme } from '../backbones/name-maps.ts';
 import type { GraphDef } from '../graph.ts';
 import type { Module } from '../module.ts';
 import type { Ops, Tensor } from '../ops.ts';
@@ -127,6 +128,12 @@ export interface MethodDef {
   variants?: Record<string, Record<string, OptionValue>>;
   trainingDefaults(backbone: string): TrainingHyper;
   build(ctx: MethodBuildContext): MethodModel;
+  /**
+   * Name maps from the official repos' checkpoint layouts of this method onto its parameter
+   * names, for `wsss import-weights --method` (most common first; the importer picks the one
+   * that explains the most tensors). Absent: the method cannot import official checkpoints.
+   */
+  namingSchemes?(backbone: string): NamingScheme[];
 }
 
 /** Every option of `def` with the given values (checked against their specs) over the defaults. */

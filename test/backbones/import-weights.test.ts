@@ -89,8 +89,8 @@ test('bad files are refused: missing tensor, extra tensor, wrong shape — repor
 test('unknown backbone and unreadable files give clear errors', () => {
   assert.throws(() => importWeights('x.safetensors', { backbone: 'resnet51' }), /unknown backbone 'resnet51'/);
   assert.throws(() => importWeights(join(dir, 'nope.safetensors'), { backbone: 'vgg16d-w16' }), /nope\.safetensors: cannot read \(ENOENT\)/);
-  writeFileSync(join(dir, 'w.pth'), 'x');
-  assert.throws(() => importWeights(join(dir, 'w.pth'), { backbone: 'vgg16d-w16' }), /unsupported weight file type '\.pth'/);
+  writeFileSync(join(dir, 'w.h5'), 'x');
+  assert.throws(() => importWeights(join(dir, 'w.h5'), { backbone: 'vgg16d-w16' }), /unsupported weight file type '\.h5'/);
   writeFileSync(join(dir, 'junk.onnx'), new Uint8Array([1, 2, 3, 4, 5]));
   assert.throws(() => importWeights(join(dir, 'junk.onnx'), { backbone: 'vgg16d-w16' }), /junk\.onnx: not a readable ONNX model/);
 });

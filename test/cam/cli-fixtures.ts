@@ -3,8 +3,8 @@
 // the real `wsss` binary.
 
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { exportOnnx } from '../../export/export-onnx.ts';
 import { initialiseAll } from '../../graphs/module.ts';
 import { defaultClassNames, getGraph } from '../../graphs/registry.ts';
@@ -33,4 +33,18 @@ export function wsssAsync(...args: string[]) {
 export function lastJson(stdout: string): Record<string, unknown> {
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+}
+
+/** Every file under `root`, relative path → bytes (to compare output trees byte for byte). */
+export function fileTree(root: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(relative(root, p), readFileSync(p));
+    }
+  };
+  walk(root);
+  return out;
 }

@@ -5,13 +5,13 @@
 // run uses none (the two paths must write the same bytes).
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TEMP_SUFFIX } from '../../runtime/node/files/atomic-write.ts';
-import { lastJson, writeCamTinyModel, wsss, wsssAsync } from './cli-fixtures.ts';
+import { fileTree as tree, lastJson, writeCamTinyModel, wsss, wsssAsync } from './cli-fixtures.ts';
 
 const IMAGES = 64;
 let dir: string;
@@ -28,20 +28,6 @@ before(() => {
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Every file under `root`, relative path → bytes. */
-function tree(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(relative(root, p), readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 const count = (d: string) => (existsSync(d) ? readdirSync(d).filter((n) => n.endsWith('.png')).length : 0);
 

@@ -5,6 +5,7 @@
 import { createFeatureBackbone, FEATURE_BACKBONES } from '../../backbones/index.ts';
 import type { MethodDef, TrainingHyper } from '../method.ts';
 import { CamNet, camGraph } from './model.ts';
+import { camNamingSchemes } from './name-maps.ts';
 
 const SMALL_NET: TrainingHyper = { epochs: 12, batch: 16, lr: 0.05, crop: 64, momentum: 0.9, weightDecay: 1e-4, warmup: 20 };
 // Pretrained ImageNet backbones: IRNet's train_cam settings (lr 0.1 would be for batch 16 at 512 px crops).
@@ -20,6 +21,7 @@ export const camMethod: MethodDef = {
     'head-lr-mult': { type: 'number', default: 10, describe: 'learning-rate multiplier of the classifier head (the papers use 10)' },
   },
   trainingDefaults: (backbone) => (backbone.startsWith('cam-tiny') ? SMALL_NET : IMAGENET_NET),
+  namingSchemes: camNamingSchemes,
   build({ backbone, classNames, options }) {
     const net = new CamNet(createFeatureBackbone(backbone), classNames.length).finalise();
     return {

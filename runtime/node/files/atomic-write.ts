@@ -39,8 +39,18 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   }
 }
 
-/** Delete temp files a killed run left in `dir` (not recursive). Returns how many were removed. */
-export function removeStaleTempFiles(dir: string): number {
+/** The file a temp file was going to become (its base name), or null for other names. */
+export function tempTarget(tempBaseName: string): string | null {
+  const m = /^\.(.+)\.\d+\.[a-z0-9]*\.wsss-tmp$/.exec(tempBaseName);
+  return m ? m[1] : null;
+}
+
+/**
+ * Delete temp files a killed run left in `dir` (not recursive). Returns how many were removed.
+ * `owns(target)`: only temp files of these targets (base names) — processes sharing a folder
+ * (the shards of one job) must not delete each other's files in flight.
+ */
+export function removeStaleTempFiles(dir: string, owns?: (target: string) => boolean): number {
   let n = 0;
   let names: string[];
   try {
@@ -49,7 +59,7 @@ export function removeStaleTempFiles(dir: string): number {
     return 0;
   }
   for (const name of names) {
-    if (name.endsWith(TEMP_SUFFIX)) {
+    if (name.endsWith(TEMP_SUFFIX) && (!owns || owns(tempTarget(name) ?? ''))) {
       rmSync(join(dir, name), { force: true });
       n++;
     }

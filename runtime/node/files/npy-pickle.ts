@@ -5,6 +5,9 @@
 // subset of the pickle machine: containers, strings, numbers, and the three NumPy callables that
 // rebuild arrays (`_reconstruct` + BUILD state, `dtype`, `scalar`). Nothing else is executed:
 // any other global is an error, so a hostile pickle cannot run code here.
+// The same machine reads torch.save files (export/torch-weights.ts): the caller adds the few
+// PyTorch globals a state dict needs and the persistent ids of tensor storages through
+// `PickleExtensions`; everything else stays refused.
 
 /** A NumPy array rebuilt from a pickle. */
 export interface PickledArray {
@@ -23,21 +26,35 @@ interface DtypeObj {
   order: string; // '<', '>', '|', '='
 }
 
-interface Callable {
+/** A global the machine may call (REDUCE / NEWOBJ); `apply` is given for caller-supplied globals. */
+export interface Callable {
   kind: 'callable';
   name: string;
+  apply?: (args: unknown[]) => unknown;
+}
+
+/** What a caller adds to the data-only whitelist (the torch.save reader uses it). */
+export interface PickleExtensions {
+  /** A callable for an allowed global, or undefined to fall back to the NumPy / container whitelist. */
+  global?(module: string, name: string): Callable | undefined;
+  /** Resolves a persistent id (BINPERSID / PERSID); without it a persistent id is an error. */
+  persistentLoad?(pid: unknown): unknown;
+  /** How the refusal of any other global describes what is allowed. */
+  allowed?: string;
 }
 
 const NUMPY_MODULES = new Set(['numpy.core.multiarray', 'numpy._core.multiarray', 'numpy']);
 
-function resolveGlobal(module: string, name: string, source: string): Callable {
+function resolveGlobal(module: string, name: string, source: string, ext: PickleExtensions): Callable {
   const full = `${module}.${name}`;
+  const extra = ext.global?.(module, name);
+  if (extra) return extra;
   if (NUMPY_MODULES.has(module) && (name === '_reconstruct' || name === 'scalar' || name === 'ndarray' || name === 'dtype')) return { kind: 'callable', name };
   if ((module === 'numpy.core.numeric' || module === 'numpy._core.numeric') && name === '_frombuffer') return { kind: 'callable', name };
   if (full === '_codecs.encode') return { kind: 'callable', name: 'codecs.encode' };
   if (full === 'collections.OrderedDict' || full === 'builtins.dict' || full === '__builtin__.dict') return { kind: 'callable', name: 'dict' };
   if (full === 'builtins.bytearray' || full === '__builtin__.bytearray') return { kind: 'callable', name: 'bytearray' };
-  throw new Error(`${source}: pickle refers to ${full}, which is not a NumPy array or a plain container (refusing to load it)`);
+  throw new Error(`${source}: pickle refers to ${full}, which is not ${ext.allowed ?? 'a NumPy array or a plain container'} (refusing to load it; nothing was executed)`);
 }
 
 function typedFromBytes(dtype: string, raw: Uint8Array, count: number, source: string): PickledArray['data'] {
@@ -66,11 +83,16 @@ function typedFromBytes(dtype: string, raw: Uint8Array, count: number, source: s
 const MARK = Symbol('mark');
 
 /** Runs a pickle (protocols 2–5, the binary opcodes NumPy produces) and returns its value. */
-export function unpickle(bytes: Uint8Array, source = '<pickle>'): PickleValue {
+export function unpickle(bytes: Uint8Array, source = '<pickle>', ext: PickleExtensions = {}): PickleValue {
+  return unpickleAt(bytes, 0, source, ext).value;
+}
+
+/** Runs the pickle that starts at byte `start` (files may hold several in a row); `end` is the byte after its STOP. */
+export function unpickleAt(bytes: Uint8Array, start: number, source = '<pickle>', ext: PickleExtensions = {}): { value: PickleValue; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
-  let pos = 0;
+  let pos = start;
   const fail = (why: string): never => {
     throw new Error(`${source}: unreadable pickle at byte ${pos}: ${why}`);
   };
@@ -97,7 +119,7 @@ export function unpickle(bytes: Uint8Array, source = '<pickle>'): PickleValue {
   const latin1 = new TextDecoder('latin1');
   const line = () => {
     const end = bytes.indexOf(0x0a, pos);
-    if (end < 0) fail('unterminated line');
+    if (end < 0) fail('truncated (unterminated line)');
     const s = latin1.decode(bytes.subarray(pos, end));
     pos = end + 1;
     return s;
@@ -127,6 +149,7 @@ export function unpickle(bytes: Uint8Array, source = '<pickle>'): PickleValue {
   const call = (fn: unknown, args: unknown): unknown => {
     if (!fn || (fn as Callable).kind !== 'callable') fail('REDUCE on a value that is not a known callable');
     const a = args as unknown[];
+    if ((fn as Callable).apply) return (fn as Callable).apply!(a);
     switch ((fn as Callable).name) {
       case '_reconstruct':
       case 'ndarray':
@@ -191,12 +214,13 @@ export function unpickle(bytes: Uint8Array, source = '<pickle>'): PickleValue {
       arr.data = typedFromBytes(arr.dtype, toBytes(st[4]), count, source);
       return;
     }
-    if (o instanceof Map && state instanceof Map) {
-      for (const [k, v] of state) o.set(k, v);
-      return;
-    }
+    // BUILD on a dict sets instance attributes, not items (an OrderedDict's state is its
+    // __dict__, e.g. a PyTorch state_dict's '_metadata'): nothing we keep.
+    if (o instanceof Map && (state instanceof Map || state === null)) return;
     fail('BUILD on an unsupported object');
   };
+
+  const persistent = (pid: unknown): unknown => (ext.persistentLoad ? ext.persistentLoad(pid) : fail('persistent id without a loader (not a plain pickle)'));
 
   for (;;) {
     const op = u8();
@@ -204,7 +228,7 @@ export function unpickle(bytes: Uint8Array, source = '<pickle>'): PickleValue {
       case 0x80: u8(); break; // PROTO
       case 0x95: u64(); break; // FRAME (frames are just a hint)
       case 0x2e: { // STOP
-        return pop() as PickleValue;
+        return { value: pop() as PickleValue, end: pos };
       }
       case 0x28: stack.push(MARK); break; // MARK
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
@@ -245,8 +269,8 @@ export function unpickle(bytes: Uint8Array, source = '<pickle>'): PickleValue {
       case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
       case 0x68: { const k = u8(); if (!memo.has(k)) fail(`memo ${k} missing`); stack.push(memo.get(k)); break; } // BINGET
       case 0x6a: { const k = u32(); if (!memo.has(k)) fail(`memo ${k} missing`); stack.push(memo.get(k)); break; } // LONG_BINGET
-      case 0x63: { const module = line(); const name = line(); stack.push(resolveGlobal(module, name, source)); break; } // GLOBAL
-      case 0x93: { const name = String(pop()); const module = String(pop()); stack.push(resolveGlobal(module, name, source)); break; } // STACK_GLOBAL
+      case 0x63: { const module = line(); const name = line(); stack.push(resolveGlobal(module, name, source, ext)); break; } // GLOBAL
+      case 0x93: { const name = String(pop()); const module = String(pop()); stack.push(resolveGlobal(module, name, source, ext)); break; } // STACK_GLOBAL
       case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, args)); break; } // REDUCE
       case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, args)); break; } // NEWOBJ
       case 0x62: { const state = pop(); build(top(), state); break; } // BUILD
@@ -260,6 +284,8 @@ export function unpickle(bytes: Uint8Array, source = '<pickle>'): PickleValue {
       }
       case 0x61: { const v = pop(); const l = top(); if (!Array.isArray(l)) fail('APPEND on a non-list'); (l as unknown[]).push(v); break; }
       case 0x65: { const items = popMark(); const l = top(); if (!Array.isArray(l)) fail('APPENDS on a non-list'); (l as unknown[]).push(...items); break; }
+      case 0x51: stack.push(persistent(pop())); break; // BINPERSID
+      case 0x50: stack.push(persistent(line())); break; // PERSID
       case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
       case 0x32: stack.push(top()); break; // DUP

@@ -51,6 +51,11 @@ export interface PseudoLabelOptions {
   /** Prepared images (model inputs) kept ready ahead of the model (default 2 × workers + 2). */
   prefetch?: number;
   progress?: boolean;
+  /**
+   * Other processes write into the same folder (the shards of one job): clean only the temp
+   * files of this run's images at start (default: every temp file in the output folders).
+   */
+  sharedOutDir?: boolean;
 }
 
 export interface PseudoLabelFailure {
@@ -146,7 +151,10 @@ function ownCopy(t: FloatTensor): FloatTensor {
 
 export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o: PseudoLabelOptions): Promise<PseudoLabelSummary> {
   const camFormat: CamFormat = o.writeCams === false ? 'none' : (o.camFormat ?? 'npy');
-  for (const dir of [o.outDir, join(o.outDir, 'labels'), join(o.outDir, 'cams')]) removeStaleTempFiles(dir);
+  if (o.sharedOutDir) {
+    const mine = new Set(items.flatMap((it) => [`${it.id}.png`, `${it.id}.npy`]));
+    for (const dir of [join(o.outDir, 'labels'), join(o.outDir, 'cams')]) removeStaleTempFiles(dir, (target) => mine.has(target));
+  } else for (const dir of [o.outDir, join(o.outDir, 'labels'), join(o.outDir, 'cams')]) removeStaleTempFiles(dir);
   mkdirSync(join(o.outDir, 'labels'), { recursive: true });
   if (camFormat !== 'none') mkdirSync(join(o.outDir, 'cams'), { recursive: true });
   // Complete = label map present (it is written after the CAM file).
