@@ -197,3 +197,87 @@ test('implicit stages: step 1 trains everything but the other branch, step 2 fix
   const explicit = stagePlans(net, 'explicit', 6, 0.5);
   assert.deepEqual(explicit.map((p) => [p.stage.name, p.stage.epochs, p.active, p.detach]), [['classifier', 3, [], false], ['explicit', 3, [0, 1], true]]);
 });
+
+function config(mode: string, outDir: string): MethodTrainConfig {
+  return {
+    method: 'ppl',
+    backbone: 'cam-tiny-w4',
+    options: { mode },
+    data,
+    split: 'train',
+    // 8 images, batch 4: 2 steps an epoch; 2 epochs = 2 steps per implicit step (or explicit stage).
+    hyper: { epochs: 2, batch: 4, crop: 32, lr: 0.01, warmup: 1 },
+    seed: 7,
+    outDir,
+    checkpointEvery: 1,
+    augment: { scale: [0.9, 1.1], flip: true },
+    progress: false,
+  };
+}
+
+/** The exported model against tfjs at two sizes that no K·stride (8, 16) divides. */
+async function assertExportParity(runDir: string): Promise<void> {
+  const run = openRun(runDir);
+  const bytes = exportOnnx(run.graph, run.values, { source: run.modelPath });
+  for (const size of [
+    [45, 37],
+    [53, 70],
+  ] as [number, number][]) {
+    const v = await verifyExport(run.graph, run.values, bytes, { size, batch: 2 });
+    const cams = v.outputs.find((o) => o.name === 'cams')!;
+    assert.ok(cams.shapeMatch && cams.relErr <= 1e-4, `${runDir} ${size}: cams relative error ${cams.relErr}`);
+    assert.ok(v.relErr <= 1e-4, `${runDir} ${size}: worst output ${v.worst}: ${v.relErr}`);
+  }
+}
+
+test('implicit: a run killed inside step 2 resumes to the straight run; step 2 leaves conv1…conv4 and branch 0 untouched; export = tfjs', async () => {
+  const straightDir = join(root, 'implicit-straight');
+  const killedDir = join(root, 'implicit-killed');
+  const straight = await trainMethod(config('implicit', straightDir));
+  assert.equal(straight.steps, 4);
+  // Killed at the step boundary, then again inside step 2, then resumed to the end.
+  await trainMethod({ ...config('implicit', killedDir), stopAfter: 2 });
+  const afterStep1 = loadCheckpoint(join(killedDir, 'checkpoint.safetensors')).params;
+  assert.equal((await trainMethod({ ...config('implicit', killedDir), stopAfter: 3 })).resumedFrom, 2);
+  assert.equal((await trainMethod(config('implicit', killedDir))).resumedFrom, 3);
+  const a = openRun(straightDir).values;
+  const b = openRun(killedDir).values;
+  let worst = 0;
+  for (const [name, v] of a) worst = Math.max(worst, maxDiff(v.data, b.get(name)!.data));
+  assert.ok(worst <= 1e-6, `resumed run differs from the straight one by ${worst}`);
+  const frozen = /^(backbone\.[0-3]\.(conv|bn\.(weight|bias))|branches\.0\.)/;
+  for (const [name, v] of a) {
+    if (/running_/.test(name)) continue;
+    const moved = maxDiff(v.data, afterStep1.get(name)!.data);
+    if (frozen.test(name)) assert.equal(moved, 0, `${name} is fixed in step 2 but moved`);
+    else if (/^(backbone\.[45]|branches\.1|head)\./.test(name)) assert.ok(moved > 0, `${name} trains in step 2 but did not move`);
+  }
+  await assertExportParity(straightDir);
+});
+
+test('explicit: trains (classifier stage, then all branches) and its three-group model exports equal to tfjs', async () => {
+  const dir = join(root, 'explicit');
+  assert.equal((await trainMethod(config('explicit', dir))).steps, 4);
+  const run = openRun(dir);
+  assert.equal(run.graph.outputs.find((o) => o.name === 'raw_cams')!.meaning.includes('F̃(conv4, K=4)'), true);
+  await assertExportParity(dir);
+});
+
+test('options: positions and K lists, mode single takes one position, bad positions named', () => {
+  const build = (options: Record<string, unknown>) => pplMethod.build({ backbone: 'cam-tiny-w4', classNames: ['a', 'b'], options: resolveOptions(pplMethod, options) });
+  assert.deepEqual((build({ mode: 'single' }).module as PplNet).branches.map((b) => b.spec), [{ position: 'conv4', k: 4 }]);
+  assert.deepEqual((build({ positions: 'conv2,conv5', grid: '3,2' }).module as PplNet).branches.map((b) => b.spec), [{ position: 'conv2', k: 3 }, { position: 'conv5', k: 2 }]);
+  assert.throws(() => build({ positions: 'conv6', grid: '2' }), /'conv6' is not a destruction position of cam-tiny \(choose from conv1, conv2, conv3, conv4, conv5\)/);
+  assert.throws(() => build({ positions: 'conv3' }), /--positions and --grid together/);
+  assert.throws(() => build({ mode: 'single', positions: 'conv3,conv4', grid: '2,4' }), /mode single takes one position/);
+  assert.throws(() => build({ positions: 'conv3', grid: '0' }), /K must be a positive integer/);
+  const r50 = pplMethod.build({ backbone: 'resnet50-w16', classNames: ['a'], options: resolveOptions(pplMethod, {}) }).module as PplNet;
+  assert.deepEqual(r50.branches.map((b) => b.spec), [{ position: 'layer1', k: 2 }, { position: 'layer2', k: 4 }, { position: 'layer3', k: 6 }]);
+});
+
+test("ResNet-50 (width/16) with the paper's cuts (layer1–3, K = 2, 4, 6) exports equal to tfjs at a ragged size", async () => {
+  const model = pplMethod.build({ backbone: 'resnet50-w16', classNames: ['a', 'b'], options: resolveOptions(pplMethod, {}) });
+  const values = initialiseAll(model.module, 5);
+  const v = await verifyExport(model.graph, values, exportOnnx(model.graph, values, {}), { size: [75, 61], batch: 1 });
+  assert.ok(v.relErr <= 1e-4, `worst output ${v.worst}: ${v.relErr}`);
+});
