@@ -54,7 +54,7 @@ export const vweMethod: MethodDef = {
     hspp: { type: 'boolean', default: true, describe: 'HSPP before the image classifier (false: GAP, Table 1 without HSPP)' },
     'words-k': { type: 'number', default: 0, describe: 'codebook size K; 0: by backbone, the paper\'s 256, or 32 on cam-tiny' },
     'word-frequency': { type: 'string', default: 'mean', choices: ['mean', 'sum'], describe: "word frequencies: the paper's mean of the assignment over pixels, or the code's sum" },
-    cam: { type: 'string', default: 'two-branch', choices: ['two-branch', 'image'], describe: "CAM: the paper's max of image and word branches, or the code's image branch only" },
+    cam: { type: 'string', default: 'two-branch', choices: ['two-branch', 'image', 'words'], describe: "CAM: the paper's max of image and word branches, the code's image branch only, or the word branch alone (a diagnostic)" },
     'hspp-gamma': { type: 'number', default: 2, describe: 'HSPP weight γ of the global average (divisor γ + 3)' },
     'w2i-weight': { type: 'number', default: 1, describe: 'weight of the word-to-image loss' },
     'word-weight': { type: 'number', default: 1, describe: 'weight of the word loss' },

@@ -10,7 +10,7 @@
 // the soft assignment weighted by the word-to-image classifier; with mean frequencies the word
 // CAM's average over the pixels is exactly that classifier's logit. The paper's CAM is their
 // element-wise max ('two-branch', default); the official inference uses the image branch only
-// ('image').
+// ('image'); the word branch alone ('words') is there to see what the words learned.
 
 import { TAP_FINAL, type Backbone } from '../../backbones/backbone.ts';
 import { CamHead } from '../../cam-head.ts';
@@ -23,7 +23,7 @@ import type { LabelRuleSpec, TrainBatch, TrainOutputs } from '../method.ts';
 import { codebookDecorrelation, imageLoss, wordLoss, wordPredictionEntropy, wordToImageLoss } from './losses.ts';
 import { VisualWordEncoder, type WordEncoding, type WordFrequency } from './visual-words.ts';
 
-export type VweCam = 'two-branch' | 'image';
+export type VweCam = 'two-branch' | 'image' | 'words';
 
 export interface VweConfig {
   /** Visual words (encoder, word-to-image and word classifiers, their losses) on. */
@@ -84,10 +84,9 @@ export class VweNet extends Module {
 
   /** Raw CAMs at feature resolution [N, C, h, w]: the image branch, or its max with the word branch. */
   rawCams(ops: Ops, features: Tensor): Tensor {
-    const image = this.head.rawCams(ops, features);
-    if (this.cfg.cam === 'image' || !this.words) return image;
-    const p = this.words.encode(ops, features, this.cfg.frequency).assignment;
-    return ops.maximum(image, ops.relu(this.w2i!.forward(ops, p)));
+    if (this.cfg.cam === 'image' || !this.words) return this.head.rawCams(ops, features);
+    const words = ops.relu(this.w2i!.forward(ops, this.words.encode(ops, features, this.cfg.frequency).assignment));
+    return this.cfg.cam === 'words' ? words : ops.maximum(this.head.rawCams(ops, features), words);
   }
 
   /** Every branch's logits on features [N, D, h, w]: image [N, C]; with the words also word-to-image [N, C], word [N, K] and the encoding. */
@@ -134,7 +133,9 @@ export class VweNet extends Module {
 export const VWE_LABEL_RULE: LabelRuleSpec = { kind: 'multiscale-cam', merge: 'max-flip-sum', bg_threshold: 0.14 };
 
 export function vweGraph(net: VweNet, name: string, classNames: string[]): GraphDef {
-  const branches = net.cfg.cam === 'image' || !net.words ? 'ReLU(classifier(features)) (image branch)' : 'max(ReLU(classifier(features)), ReLU(w2i(word assignment))) (image and word branches)';
+  const wordCam = 'ReLU(w2i(word assignment))';
+  const branches =
+    net.cfg.cam === 'image' || !net.words ? 'ReLU(classifier(features)) (image branch)' : net.cfg.cam === 'words' ? `${wordCam} (word branch)` : `max(ReLU(classifier(features)), ${wordCam}) (image and word branches)`;
   return {
     name,
     method: 'vwe',
