@@ -13,7 +13,7 @@ import { exportOnnx } from '../../export/export-onnx.ts';
 import { tfjsForward, verifyExport } from '../../export/verify.ts';
 import { resolveOptions } from '../../graphs/methods/method.ts';
 import { getMethod } from '../../graphs/methods/registry.ts';
-import { initialiseAll } from '../../graphs/module.ts';
+import { globToRegExp, initialiseAll } from '../../graphs/module.ts';
 import { Rng } from '../../graphs/rng.ts';
 import { camRuleBgThreshold } from '../../runtime/cam/label-rule.ts';
 import { decodeLabelPng } from '../../runtime/node/files/palette-png.ts';
@@ -149,4 +149,20 @@ test('a trained VWE model runs in wsss pseudo-label and wsss segment from its me
     await m.release();
   }
   assert.ok(existsSync(join(root, 'seg', 'img.overlay.png')));
+});
+
+test("the official code's backbone options: detached stage 2 freezes stem, layer1 and layer2 of a ResNet; frozen batch norms", () => {
+  const def = getMethod('vwe');
+  const build = (backbone: string, o: Record<string, unknown>) => def.build({ backbone, classNames: ['a', 'b'], options: resolveOptions(def, o) });
+  const m = build('resnet50-w16', { 'detach-stage2': true, 'frozen-bn': true });
+  const frozen = m.stages(6)[0].frozen.map(globToRegExp);
+  const names = m.module.parameters().map((p) => p.name);
+  const isFrozen = (n: string) => frozen.some((re) => re.test(n));
+  assert.ok(names.filter((n) => /^backbone\.(conv1|bn1|layer1|layer2)\./.test(n)).every(isFrozen));
+  assert.ok(!names.filter((n) => /^backbone\.layer[34]\.|^(head|words|w2i|word_classifier)\./.test(n)).some(isFrozen));
+  assert.ok(m.module.parameters().filter((p) => /\.bn\d?\.(weight|bias)$|^backbone\.bn1\./.test(p.name)).every((p) => !p.spec.trainable), 'batch norms not trained');
+  assert.deepEqual(m.stages(6)[0].losses, ['cls', 'w2i', 'word']);
+  assert.deepEqual(build('cam-tiny', { words: false }).stages(6)[0].losses, ['cls']);
+  assert.throws(() => build('cam-tiny', { 'detach-stage2': true }), /--detach-stage2 applies to resnet50\/resnet101/);
+  assert.throws(() => build('cam-tiny', { 'frozen-bn': true }), /frozen batch norms apply to/);
 });
