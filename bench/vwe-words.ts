@@ -10,7 +10,8 @@
 // - pseudo-labels of the first N training images from the run's model with each CAM: the image
 //   branch, the word branch alone (Σ_k W_w2i[k,c]·P[k]) and the paper's two-branch max, each
 //   exported from the run and labelled with `wsss pseudo-label` (the model's label rule and the
-//   image labels), with their mIoU and head / body recall (the synthetic set's part masks).
+//   image labels), with their mIoU and head / body recall (the synthetic set's part masks), and
+//   each exported variant checked against the tfjs forward on the trained weights.
 // Ends with one JSON line.
 
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportOnnx } from '../export/export-onnx.ts';
+import { verifyExport } from '../export/verify.ts';
 import { resolveOptions } from '../graphs/methods/method.ts';
 import { getMethod } from '../graphs/methods/registry.ts';
 import { PartRecallCounter } from '../runtime/metrics/part-recall.ts';
@@ -25,6 +27,7 @@ import { readJsonl } from '../runtime/node/files/jsonl.ts';
 import { readLabelPng } from '../runtime/node/files/palette-png.ts';
 import { parseImageList } from '../runtime/node/dataset/voc-dataset.ts';
 import { openRun } from '../train/run-model.ts';
+import { startTfjs } from '../train/tfjs-start.ts';
 import { benchArg } from './lib/args.ts';
 
 const WSSS = fileURLToPath(new URL('../bin/wsss.js', import.meta.url));
@@ -33,6 +36,7 @@ if (!runDir) {
   console.error('usage: npm run bench -- vwe-words --run RUN_DIR [--data DIR] [--images 300] [--out DIR]');
   process.exit(2);
 }
+await startTfjs();
 const run = openRun(resolve(runDir));
 if (run.config.method !== 'vwe') {
   console.error(`${runDir}: a ${run.config.method} run, not vwe`);
@@ -80,11 +84,14 @@ function wsss(args: string[]): string {
   return r.stdout.trim().split('\n').pop() ?? '';
 }
 const def = getMethod('vwe');
-const cams: Record<string, { miou: number; head_recall: number; body_recall: number }> = {};
+const cams: Record<string, { miou: number; head_recall: number; body_recall: number; export_rel_err: number }> = {};
 for (const cam of ['image', 'words', 'two-branch']) {
   const graph = def.build({ backbone: run.config.backbone, classNames: run.config.classNames, options: resolveOptions(def, { ...run.config.options, cam }) }).graph;
   const model = join(out, `cam-${cam}.onnx`);
-  writeFileSync(model, exportOnnx(graph, run.values));
+  const bytes = exportOnnx(graph, run.values);
+  writeFileSync(model, bytes);
+  // The exported variant against the tfjs forward on the run's trained weights (random 61×45 inputs).
+  const parity = await verifyExport(graph, run.values, bytes);
   const pseudo = join(out, `pseudo-${cam}`);
   wsss(['pseudo-label', '--model', model, '--data', data, '--list', list, '--split', run.config.split, '--out', pseudo, '--use-image-labels', '--ep', 'cpu']);
   const ev = JSON.parse(wsss(['eval', '--gt', data, '--pred', join(pseudo, 'labels'), '--list', list])) as { miou: number };
@@ -96,7 +103,9 @@ for (const cam of ['image', 'words', 'two-branch']) {
     counter.addLabelMap(pred, gt, parts);
   }
   const r = counter.result();
-  cams[cam] = { miou: ev.miou, head_recall: r.head.recall, body_recall: r.body.recall };
-  console.log(`${cam.padEnd(11)} CAM: mIoU ${ev.miou.toFixed(4)}, head recall ${r.head.recall.toFixed(4)}, body recall ${r.body.recall.toFixed(4)} (${images} train images)`);
+  cams[cam] = { miou: ev.miou, head_recall: r.head.recall, body_recall: r.body.recall, export_rel_err: parity.relErr };
+  console.log(
+    `${cam.padEnd(11)} CAM: mIoU ${ev.miou.toFixed(4)}, head recall ${r.head.recall.toFixed(4)}, body recall ${r.body.recall.toFixed(4)} (${images} train images); export vs tfjs ${parity.relErr.toExponential(1)} (${parity.worst})`,
+  );
 }
 console.log(JSON.stringify({ run: resolve(runDir), images, training, cams }));
