@@ -6,6 +6,7 @@
 // file that fails is reported with its reason and the others are still processed.
 
 import { basename, extname, join } from 'node:path';
+import { camRuleBgThreshold } from '../runtime/cam/label-rule.ts';
 import { camLabelMap, multiScaleCams, type MultiScaleOptions } from '../runtime/cam/multiscale-cams.ts';
 import { camCrfLabels } from '../runtime/crf/cam-crf.ts';
 import type { CrfEngine } from '../runtime/crf/dense-crf.ts';
@@ -87,7 +88,7 @@ async function labelImage(model: OpenModel, px: PixelImage, o: SegmentRunOptions
   }
   const { tensor, processedPixels } = preprocessImage(px, { maxSide: o.maxSide });
   const cams = await multiScaleCams((input) => model.run({ image: input }), { data: tensor.data, height: tensor.height, width: tensor.width }, multi);
-  const data = crf && o.crf ? camCrfLabels(crf, processedPixels, cams.cams, cams.classes, undefined, o.crf) : camLabelMap(cams, o.bgThreshold ?? DEFAULT_CAM_BG_THRESHOLD);
+  const data = crf && o.crf ? camCrfLabels(crf, processedPixels, cams.cams, cams.classes, undefined, o.crf) : camLabelMap(cams, o.bgThreshold ?? camRuleBgThreshold(model.metadata.labelRule, model.metadata.graph) ?? DEFAULT_CAM_BG_THRESHOLD);
   return { labels: { data, width: cams.width, height: cams.height }, base: processedPixels, rule: `multi-scale cams (${multi.scales.join(',')}${multi.flip ? ', flip' : ''})${crfNote}` };
 }
 

@@ -239,6 +239,12 @@ export class CostOps implements Ops {
   adaptiveMaxPool(x: Tensor, bins: number): Tensor {
     return this.adaptiveAvgPool(x, bins);
   }
+  gridMaxPool(x: Tensor, bins: number): Tensor {
+    const [n, c, h, w] = s(x);
+    this.tally.elementwise += numel(s(x));
+    const windows = (d: number) => Math.floor(d / Math.max(1, Math.floor(d / bins)));
+    return new ShapeTensor([n, c, windows(h), windows(w)]);
+  }
   private resize(x: Tensor, to: ResizeTarget): Tensor {
     const [n, c] = s(x);
     const [h, w] = 'size' in to ? to.size : s(to.like).slice(2, 4);

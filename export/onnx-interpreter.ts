@@ -506,6 +506,30 @@ export class OnnxOps implements Ops {
     return this.adaptive('ReduceMax', x, bins);
   }
 
+  /**
+   * Max over a grid of k×k windows, k = max(1, S div bins) per axis, stride k, floor mode. With a
+   * static size it is one MaxPool; with a run-time size the kernel is data, which MaxPool cannot
+   * take, so the map is cropped to n·k (n = S div k windows), reshaped to [N, C, n_h, k_h, n_w,
+   * k_w] and reduced over the window axes.
+   */
+  gridMaxPool(x: Tensor, bins: number): Tensor {
+    const xt = this.f(x);
+    if (!Number.isInteger(bins) || bins < 1) throw new Error(`gridMaxPool: bins must be a positive integer, got ${bins}`);
+    if (xt.dims.length !== 4) throw new Error('gridMaxPool: input must be rank 4');
+    const [hDim, wDim] = [xt.dims[2], xt.dims[3]];
+    if (typeof hDim === 'number' && typeof wDim === 'number') {
+      const k: [number, number] = [Math.max(1, Math.floor(hDim / bins)), Math.max(1, Math.floor(wDim / bins))];
+      return this.pool('MaxPool', xt, { kernel: k, stride: k });
+    }
+    const hw = this.shapeOf(xt, 2, 4);
+    const k = this.emit('Max', [this.intOp('Div', hw, this.i64([bins, bins]), 2), this.i64([1, 1])], {}, 'int64', [2]).name;
+    const n = this.intOp('Div', hw, k, 2);
+    const cropped = this.emit('Slice', [xt.name, this.i64([0, 0]), this.intOp('Mul', n, k, 2), this.i64([2, 3])], {}, 'float32', [xt.dims[0], xt.dims[1], null, null]);
+    const six = this.emit('Concat', [this.i64([0, 0]), this.pickInt(n, 0), this.pickInt(k, 0), this.pickInt(n, 1), this.pickInt(k, 1)], { axis: { int: 0 } }, 'int64', [6]).name;
+    const windows = this.emit('Reshape', [cropped.name, six], {}, 'float32', [xt.dims[0], xt.dims[1], null, null, null, null]);
+    return this.emit('ReduceMax', [windows.name], { axes: { ints: [3, 5] }, keepdims: { int: 0 } }, 'float32', [xt.dims[0], xt.dims[1], null, null]);
+  }
+
   /** Resize's `sizes` input [N, C, h, w] for a target: N and C from x at run time, h, w from the target. */
   private resizeSizes(x: OnnxTensor, to: ResizeTarget): { sizes: string; h: Dim; w: Dim } {
     const nc = this.shapeOf(x, 0, 2);

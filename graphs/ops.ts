@@ -129,6 +129,14 @@ export interface Ops {
   /** PyTorch adaptive pooling to bins×bins (window i: [floor(i·H/n), ceil((i+1)·H/n))). */
   adaptiveAvgPool(x: Tensor, bins: number): Tensor;
   adaptiveMaxPool(x: Tensor, bins: number): Tensor;
+  /**
+   * Max pooling on a grid of non-overlapping windows of k = max(1, ⌊S/bins⌋) per spatial axis
+   * (stride = kernel, no padding, floor mode: trailing rows/columns that do not fill a window are
+   * dropped), so the output has ⌊S/k⌋ windows along an axis, which can exceed `bins` (S = 11,
+   * bins = 4 → k = 2, 5 windows). PyTorch's max_pool2d(x, (H//bins, W//bins)) as VWE's HSPP calls
+   * it, except that an axis shorter than `bins` pools single pixels (k = 1) where PyTorch fails.
+   */
+  gridMaxPool(x: Tensor, bins: number): Tensor;
   /** Bilinear resize, PyTorch semantics (alignCorners false = half-pixel, clamped at 0). */
   resizeBilinear(x: Tensor, to: ResizeTarget, alignCorners: boolean): Tensor;
   /** Nearest resize, PyTorch 'nearest' semantics (floor(dst · in/out)). */

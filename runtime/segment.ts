@@ -2,13 +2,14 @@
 // The Node server, `wsss` commands and the browser demo all call segmentPixels, so a page and a
 // server given the same pixels and model produce the same labels (up to the EP's arithmetic).
 
+import { camRuleBgThreshold } from './cam/label-rule.ts';
 import { OUTPUT_NAMES } from './model-metadata.ts';
 import { chooseLabelRule, imagePlanes, labelsFromMaps, type LabelMap, type LabelRule } from './postprocess.ts';
 import { preprocessImage, type PixelImage } from './preprocess.ts';
 import type { FloatTensor, OpenModel } from './session.ts';
 
 export interface SegmentOptions {
-  /** Background threshold for CAM models (max-normalised CAMs in [0, 1]). */
+  /** Background threshold for CAM models (max-normalised CAMs in [0, 1]); default: the model's label rule's, else 0.15. */
   bgThreshold?: number;
   /** Shrink the image so its longer side is at most this (0 = keep its size). */
   maxSide?: number;
@@ -54,7 +55,7 @@ export async function segmentPixels(model: OpenModel, image: PixelImage, options
   if (!ruleOutput) throw new Error(`model ${model.metadata.graph} returned no '${rule.output}' output`);
   const maps = imagePlanes(ruleOutput, 0);
   const labels = labelsFromMaps(maps.data, maps.channels, maps.height, maps.width, rule.kind, {
-    bgThreshold: options.bgThreshold,
+    bgThreshold: options.bgThreshold ?? camRuleBgThreshold(model.metadata.labelRule, model.metadata.graph),
     outWidth: tensor.width,
     outHeight: tensor.height,
   });

@@ -205,6 +205,9 @@ test('pooling: max/avg with ceil mode and count_include_pad, global and adaptive
     adaptive_max_1: (o, x) => o.adaptiveMaxPool(x, 1),
     adaptive_max_2: (o, x) => o.adaptiveMaxPool(x, 2),
     adaptive_max_4: (o, x) => o.adaptiveMaxPool(x, 4),
+    grid_max_1: (o, x) => o.gridMaxPool(x, 1),
+    grid_max_4: (o, x) => o.gridMaxPool(x, 4),
+    grid_max_more_bins_than_rows: (o, x) => o.gridMaxPool(x, 15),
   });
 });
 

@@ -431,6 +431,14 @@ export class TfjsOps implements Ops {
     return opsTensor(adaptivePool(this.t4(x, 'adaptiveMaxPool'), bins, tf.max, 'adaptiveMaxPool'));
   }
 
+  gridMaxPool(x: Tensor, bins: number): Tensor {
+    const xt = this.t4(x, 'gridMaxPool');
+    if (!Number.isInteger(bins) || bins < 1) throw new Error(`tfjs gridMaxPool: bins must be a positive integer, got ${bins}`);
+    const k: [number, number] = [Math.max(1, Math.floor(xt.shape[1] / bins)), Math.max(1, Math.floor(xt.shape[2] / bins))];
+    // 'valid' with stride = kernel drops the rows/columns that do not fill a window (floor mode).
+    return opsTensor(tf.maxPool(xt, k, k, 'valid'));
+  }
+
   private targetSize(to: ResizeTarget, op: string): [number, number] {
     let size: [number, number];
     if ('like' in to) {

@@ -29,7 +29,7 @@ export const segmentCommand: CommandModule<object, Args> = {
       .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx with wsss metadata)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
       .option('ep', { type: 'string', default: 'cuda,cpu', describe: 'execution providers in order of preference' })
-      .option('bg-threshold', { type: 'number', describe: 'CAM models: pixels where no class CAM exceeds it are background (default 0.15)' })
+      .option('bg-threshold', { type: 'number', describe: "CAM models: pixels where no class CAM exceeds it are background (default: the threshold the model's label rule names, e.g. 0.15 for cam, 0.14 for vwe)" })
       .option('scales', { type: 'string', describe: "multi-scale CAMs over these comma-separated scales, e.g. 1,0.5,1.5,2 (CAM models with 'raw_cams'); default: one pass with the model's own label rule" })
       .option('flip', { type: 'boolean', default: true, describe: 'with --scales: also run horizontally flipped views' })
       .option('max-side', { type: 'number', default: 0, describe: 'shrink images so the longer side is at most this many pixels (0 = full size)' })

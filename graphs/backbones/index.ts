@@ -185,15 +185,16 @@ export const FEATURE_BACKBONES: Record<string, string> = {
  * default here as in DeepLab-style WSSS nets). ImageNet classifiers are dropped: a method brings
  * its own head. Finalised; its parameters keep their torchvision/official names.
  */
-export function createFeatureBackbone(name: string, o: { width?: number } = {}): Backbone {
+export function createFeatureBackbone(name: string, o: { width?: number; frozenBn?: boolean } = {}): Backbone {
   const base = featureBackboneBase(name);
   if (base === 'cam-tiny') {
+    if (o.frozenBn) throw new Error(`${name}: frozen batch norms apply to ${Object.keys(FEATURE_BACKBONES).filter((b) => ['resnet50', 'resnet101', 'resnet38d', 'mobilenet_v2'].includes(b)).join(', ')} only`);
     const m = /^cam-tiny(?:-w(\d+))?$/.exec(name);
     if (!m) throw new Error(`backbone '${name}': cam-tiny takes only a -w<N> suffix`);
     return new CamTinyBackbone(o.width ?? (m[1] ? 1 / Number(m[1]) : 1)).finalise();
   }
   const { arch, options } = parseBackboneName(name);
-  const overrides: BackboneOptions = { width: o.width };
+  const overrides: BackboneOptions = { width: o.width, frozenBn: o.frozenBn || undefined };
   if (arch === 'resnet50' || arch === 'resnet101') overrides.outputStride = options.outputStride ?? 16;
   if (['resnet50', 'resnet101', 'mobilenet_v2'].includes(arch)) overrides.numClasses = 0;
   return createBackbone(name, overrides);

@@ -4,8 +4,9 @@
 import { camMethod } from './cam/index.ts';
 import type { MethodDef } from './method.ts';
 import { pplMethod } from './ppl/index.ts';
+import { vweMethod } from './vwe/index.ts';
 
-const methods: MethodDef[] = [camMethod, pplMethod];
+const methods: MethodDef[] = [camMethod, pplMethod, vweMethod];
 
 export function methodNames(): string[] {
   return methods.map((m) => m.name);

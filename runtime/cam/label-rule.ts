@@ -9,6 +9,15 @@ import { MERGE_RULES, type MergeRule } from './multiscale.ts';
 /** The rule kind of multi-scale + flip CAMs merged, thresholded against a background score. */
 export const MULTISCALE_CAM_RULE = 'multiscale-cam';
 
+/**
+ * The background threshold a model's label rule names for its CAMs (one pass or several scales),
+ * or undefined when its rule is not a CAM rule or it names none (callers then use the default).
+ */
+export function camRuleBgThreshold(rule: LabelRuleInfo | null, source: string): number | undefined {
+  if (rule?.kind !== MULTISCALE_CAM_RULE || rule.bg_threshold === undefined) return undefined;
+  return multiScaleCamRule(rule, source).bgThreshold;
+}
+
 export function multiScaleCamRule(rule: LabelRuleInfo | null, source: string): { merge: MergeRule; bgThreshold: number } {
   const fallback = { merge: 'max-flip-sum' as MergeRule, bgThreshold: DEFAULT_CAM_BG_THRESHOLD };
   if (!rule) return fallback;

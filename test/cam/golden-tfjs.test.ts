@@ -16,6 +16,10 @@ const adapters: Record<string, () => Promise<(v: GoldenVector, via: Interpreter)
   edam_da_layer: () => import('../golden/modules/edam_da_layer.ts').then((m) => m.compute),
   onestage_baseline_cam: () => import('../golden/modules/onestage_baseline_cam.ts').then((m) => m.compute),
   multilabel_soft_margin: () => import('../golden/modules/multilabel_soft_margin.ts').then((m) => m.compute),
+  hspp: () => import('../golden/modules/hspp.ts').then((m) => m.compute),
+  hspp_nondivisible: () => import('../golden/modules/hspp.ts').then((m) => m.compute),
+  vwe_encoder: () => import('../golden/modules/vwe_encoder.ts').then((m) => m.compute),
+  vwe_net_forward: () => import('../golden/modules/vwe_net_forward.ts').then((m) => m.compute),
 };
 
 for (const [module, load] of Object.entries(adapters)) {

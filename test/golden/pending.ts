@@ -9,9 +9,6 @@ export const PENDING_MODULES: Record<string, string> = {
   pseudo_gt_from_pamr: 'onestage, issue 13',
   balanced_ce_loss: 'onestage, issue 13',
   sg_gci: 'onestage, issue 13',
-  vwe_encoder: 'vwe, issue 14',
-  vwe_net_forward: 'vwe, issue 14',
-  hspp: 'vwe, issue 14',
   edam_cma: 'edam, issue 15',
   edam_postprocess: 'edam, issue 15',
 };

@@ -15,4 +15,7 @@ export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   cam_multiscale_edam: () => import('./modules/cam_multiscale_edam.ts').then((m) => m.run),
   multilabel_soft_margin: () => import('./modules/multilabel_soft_margin.ts').then((m) => m.run),
   miou: () => import('./modules/miou.ts').then((m) => m.run),
+  hspp: () => import('./modules/hspp.ts').then((m) => m.run),
+  vwe_encoder: () => import('./modules/vwe_encoder.ts').then((m) => m.run),
+  vwe_net_forward: () => import('./modules/vwe_net_forward.ts').then((m) => m.run),
 };

@@ -21,7 +21,7 @@ import { openModel, type OpenModel, type OrtModule } from '../../runtime/session
 import { ensureDemoBuilt } from '../../web-demo/build.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
 import { fixtureModelBytes, syntheticImage } from './fixture-model.ts';
-import { camTinyModelBytes } from './models.ts';
+import { camTinyModelBytes, vweTinyModelBytes } from './models.ts';
 
 const skip = chromiumMissing() ?? false;
 const MAX_SIDE = 512; // the page's default; Node must shrink the same way
@@ -179,6 +179,33 @@ test('a model picked in the page replaces the served one; a model without metada
     await page.setInputFiles('#model-file', barePath);
     await page.waitForFunction(() => (window as unknown as { __wsss: PageState }).__wsss.state === 'error', null, { timeout: 60_000 });
     assert.match((await pageState(page)).error ?? '', /model the chosen model has no wsss metadata: missing method/);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a VWE model picked in the page segments as onnxruntime-node does, from its metadata alone', { skip, timeout: 120_000 }, async () => {
+  const vwePath = join(dir, 'vwe.onnx');
+  writeFileSync(vwePath, vweTinyModelBytes(4));
+  const image = await writePng(80, 64, 41);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    await openDemo(page, 'wasm', []);
+    await page.setInputFiles('#model-file', vwePath);
+    await page.waitForFunction(() => /vwe-cam-tiny/.test(document.getElementById('model-info')?.textContent ?? '') && (window as unknown as { __wsss: PageState }).__wsss.state === 'ready', null, { timeout: 60_000 });
+    const web = await segmentInPage(page, image);
+    const vwe = await openModel(ortNode as unknown as OrtModule, vweTinyModelBytes(4), { providers: ['cpu'], source: 'vwe.onnx' });
+    try {
+      assert.equal(vwe.metadata.method, 'vwe');
+      const node = await segmentImageFile(vwe, image, { maxSide: MAX_SIDE });
+      let same = 0;
+      for (let i = 0; i < web.labels.length; i++) if (web.labels[i] === node.labels.data[i]) same++;
+      assert.ok(same / web.labels.length >= MIN_AGREEMENT, `${same} of ${web.labels.length} pixels agree`);
+      assert.ok(new Set(node.labels.data).size >= 2, 'a non-trivial label map');
+    } finally {
+      await vwe.release();
+    }
   } finally {
     await browser.close();
   }

@@ -3,9 +3,18 @@
 
 import { exportOnnx } from '../../export/export-onnx.ts';
 import { initialiseAll } from '../../graphs/module.ts';
+import { resolveOptions } from '../../graphs/methods/method.ts';
+import { getMethod } from '../../graphs/methods/registry.ts';
 import { defaultClassNames, getGraph } from '../../graphs/registry.ts';
 
 export function camTinyModelBytes(seed = 0): Uint8Array {
   const graph = getGraph('cam-tiny', { classNames: defaultClassNames() });
+  return exportOnnx(graph, initialiseAll(graph.module, seed));
+}
+
+/** A VWE model (two-branch CAM, 16 words) on cam-tiny, exported from a seeded random initialisation. */
+export function vweTinyModelBytes(seed = 0): Uint8Array {
+  const def = getMethod('vwe');
+  const graph = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, { 'words-k': 16 }) }).graph;
   return exportOnnx(graph, initialiseAll(graph.module, seed));
 }
