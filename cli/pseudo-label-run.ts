@@ -95,10 +95,10 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
-  const { merge, bgThreshold } = rule;
+  const { merge, bgThreshold, normEps } = rule;
   const summary = await pseudoLabel(model, items, {
     outDir: o.out,
-    multiScale: { scales: o.scales, flip: o.flip, rule: o.merge ?? merge },
+    multiScale: { scales: o.scales, flip: o.flip, rule: o.merge ?? merge, normEps },
     bgThreshold: o.bgThreshold ?? bgThreshold,
     useImageLabels: o.useImageLabels,
     writeCams: o.writeCams,
