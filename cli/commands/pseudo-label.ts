@@ -22,6 +22,7 @@ interface Args extends CrfArgs {
   workers?: number;
   threads?: number;
   'crf-alpha': number;
+  saliency?: string;
 }
 
 export const pseudoLabelCommand: CommandModule<object, Args> = {
@@ -43,10 +44,12 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('use-image-labels', { type: 'boolean', default: false, describe: "keep only each image's labelled classes (from the data set's image-level labels)" })
       .option('cams', { type: 'boolean', default: true, describe: 'write CAMs as cams/<id>.npy (float32 [C, H, W]); --no-cams skips them' })
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
+      .option('saliency', { type: 'string', describe: "folder of saliency maps <id>.png (grey 0..255, the image's size; the synthetic sets' SaliencyMaps/): labels by EDAM's Algorithm 1 with the model's θ, α, β (other models: the paper's 20, 0.25, 0.95) instead of --bg-threshold" })
       .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: a quarter of the cores on the CPU EP, all but one (≤ 8) on a GPU EP; 0 = none)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores; on a busy machine, cores minus --workers can be faster)' })
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split')
-      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo-crf --crf psa --use-image-labels', 'labels refined by the dense CRF'),
+      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo-crf --crf psa --use-image-labels', 'labels refined by the dense CRF')
+      .example('$0 pseudo-label --model runs/edam/model.onnx --data data/synth-small --out runs/edam/pseudo-sal --saliency data/synth-small/SaliencyMaps --use-image-labels', "EDAM's saliency-guided labels (Algorithm 1)"),
   handler: async (a) => {
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0 && a.workers <= 64)) throw new CliError(`--workers must be an integer in [0, 64], got ${a.workers}`, 2);
     const crfParams = crfParamsFromArgs(a);
@@ -68,6 +71,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       camFormat: a['cam-format'] as 'npy' | 'irn-dict',
       workers: a.workers,
       threads: a.threads,
+      saliency: a.saliency,
       crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] ?? 1 } : undefined,
     });
     if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);

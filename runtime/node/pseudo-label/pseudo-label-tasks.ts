@@ -9,6 +9,9 @@
 import { camCrfLabels, type CamCrfOptions } from '../../crf/cam-crf.ts';
 import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
+import { saliencyLabelMap, type SaliencyFusion } from '../../cam/saliency-fusion.ts';
+import { readFileSync } from 'node:fs';
+import { decodeLabelPng } from '../files/palette-png.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
 import type { FloatTensor } from '../../session.ts';
 import { writeFileAtomicSync } from '../files/atomic-write.ts';
@@ -56,6 +59,21 @@ export interface FinishRequest {
   crf?: CamCrfOptions & { pixels: Uint8Array };
   labelPath: string;
   camPath: string;
+  /** Labels by Algorithm 1 (EDAM) from the image's saliency map, a grey PNG of the image's size (0..255). */
+  saliency?: { path: string; fusion: SaliencyFusion };
+}
+
+/** The saliency map of an image: an 8-bit grey (or palette) PNG of the image's size. */
+export function readSaliencyMap(path: string, width: number, height: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new Error(`no saliency map ${path}`);
+  }
+  const sal = decodeLabelPng(bytes, path);
+  if (sal.width !== width || sal.height !== height) throw new Error(`saliency map ${path} is ${sal.width}×${sal.height}, the image ${width}×${height}`);
+  return sal.data;
 }
 
 /** The CAM file's bytes in the requested format. */
@@ -74,7 +92,11 @@ function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams
 export async function finishImage(req: FinishRequest): Promise<void> {
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
-  const labels = req.crf
+  const keys = req.keep ?? Array.from({ length: cams.classes }, (_, i) => i);
+  const hw = cams.width * cams.height;
+  const labels = req.saliency
+    ? saliencyLabelMap(selectChannels(cams.cams, cams.classes, hw, keys), keys, hw, readSaliencyMap(req.saliency.path, cams.width, cams.height), req.saliency.fusion)
+    : req.crf
     ? camCrfLabels(await loadCrfEngine('auto'), { data: req.crf.pixels, width: cams.width, height: cams.height, channels: 3 }, cams.cams, cams.classes, req.keep, req.crf)
     : camLabelMap(cams, req.bgThreshold, req.keep);
   const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height }, undefined, PNG_LEVEL);
