@@ -12,6 +12,4 @@ export const PENDING_MODULES: Record<string, string> = {
   vwe_encoder: 'vwe, issue 14',
   vwe_net_forward: 'vwe, issue 14',
   hspp: 'vwe, issue 14',
-  edam_cma: 'edam, issue 15',
-  edam_postprocess: 'edam, issue 15',
 };
