@@ -17,10 +17,10 @@ import type { GoldenImpl, GoldenVector, ImplOutputs } from '../vector.ts';
 class DaAndCma extends Module {
   readonly maskLayer: DaLayer;
   readonly cma: CollaborativeMultiAttention;
-  constructor(inChannels: number, numClasses: number, dim: number, heads: number, ffHidden: number) {
+  constructor(inChannels: number, numClasses: number, dim: number, heads: number, ffHidden: number, pool: number) {
     super();
     this.maskLayer = this.child('mask_layer', new DaLayer(inChannels, numClasses + 1));
-    this.cma = this.child('cma', new CollaborativeMultiAttention({ inChannels, numClasses, dim, attention: true, heads, layers: 1, ffHidden, dropout: 0.1, pool: 1 }));
+    this.cma = this.child('cma', new CollaborativeMultiAttention({ inChannels, numClasses, dim, attention: true, heads, layers: 1, ffHidden, dropout: 0.1, pool }));
   }
 }
 
@@ -32,8 +32,8 @@ export interface CmaGolden {
 }
 
 /** The DA layer + CMA on one pair [2, F, h, w] with the given slot classes, as a graph. */
-export function cmaGraph(o: { inChannels: number; numClasses: number; dim: number; heads: number; ffHidden: number; slots: number[]; h: number; w: number }): CmaGolden {
-  const module = new DaAndCma(o.inChannels, o.numClasses, o.dim, o.heads, o.ffHidden).finalise();
+export function cmaGraph(o: { inChannels: number; numClasses: number; dim: number; heads: number; ffHidden: number; slots: number[]; h: number; w: number; pool?: number }): CmaGolden {
+  const module = new DaAndCma(o.inChannels, o.numClasses, o.dim, o.heads, o.ffHidden, o.pool ?? 1).finalise();
   const golden: CmaGolden = { graph: null as unknown as GraphDef, module, entries: [] };
   golden.graph = {
     name: 'edam-cma-golden',
