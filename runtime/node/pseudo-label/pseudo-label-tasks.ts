@@ -7,9 +7,10 @@
 // data in and out so they cross a thread boundary (typed arrays are transferred, not copied).
 
 import { camCrfLabels, type CamCrfOptions } from '../../crf/cam-crf.ts';
-import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
+import { mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
+import { labelsByRule } from '../../cam/rule-labels.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
-import { saliencyLabelMap, type SaliencyFusion } from '../../cam/saliency-fusion.ts';
+import type { SaliencyFusion } from '../../cam/saliency-fusion.ts';
 import { readFileSync } from 'node:fs';
 import { decodeLabelPng } from '../files/palette-png.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
@@ -92,13 +93,12 @@ function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams
 export async function finishImage(req: FinishRequest): Promise<void> {
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
-  const keys = req.keep ?? Array.from({ length: cams.classes }, (_, i) => i);
-  const hw = cams.width * cams.height;
-  const labels = req.saliency
-    ? saliencyLabelMap(selectChannels(cams.cams, cams.classes, hw, keys), keys, hw, readSaliencyMap(req.saliency.path, cams.width, cams.height), req.saliency.fusion)
-    : req.crf
+  const labels = req.crf
     ? camCrfLabels(await loadCrfEngine('auto'), { data: req.crf.pixels, width: cams.width, height: cams.height, channels: 3 }, cams.cams, cams.classes, req.keep, req.crf)
-    : camLabelMap(cams, req.bgThreshold, req.keep);
+    : labelsByRule(cams, req.keep, {
+        bgThreshold: req.bgThreshold,
+        ...(req.saliency ? { saliency: { map: readSaliencyMap(req.saliency.path, cams.width, cams.height), fusion: req.saliency.fusion } } : {}),
+      });
   const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height }, undefined, PNG_LEVEL);
   // Blocking writes: this runs in a worker thread (or inline, where nothing else waits), and
   // libuv's thread pool would add a round trip per syscall. The output folders exist already
