@@ -1,5 +1,5 @@
 // Acceptance 4 of issue 15: an EDAM model with saliency post-processing gives the same labels in
-// `wsss pseudo-label --saliency` (Node, onnxruntime-node) and in the web demo (Chromium,
+// `wsss pseudo-label --saliency` (Node, onnxruntime-node), `wsss segment --saliency` and in the web demo (Chromium,
 // onnxruntime-web wasm) given the same image and saliency map: both merge multi-scale CAMs by the
 // model's rule and apply its Algorithm 1 (runtime/cam/rule-labels.ts). The model is a seeded
 // random-init EDAM on cam-tiny: these check the pipeline, not accuracy.
@@ -70,6 +70,11 @@ test('EDAM + saliency map: the web demo gives the labels of wsss pseudo-label --
   const node = await readLabelPng(join(dir, 'pseudo', 'labels', 'img.png'));
   const distinct = new Set(node.data);
   assert.ok(distinct.size >= 3 && distinct.has(0), `Node's labels use ${[...distinct]}: the comparison would be trivial`);
+
+  // `wsss segment --saliency` labels the image as the pseudo-labeller does.
+  const seg = wsss('segment', '--model', join(dir, 'edam.onnx'), '--saliency', join(dir, 'data', 'SaliencyMaps'), '--ep', 'cpu', '--out', join(dir, 'seg'), join(dir, 'data', 'JPEGImages', 'img.png'));
+  assert.equal(seg.status, 0, seg.stderr);
+  assert.deepEqual((await readLabelPng(join(dir, 'seg', 'img.png'))).data, node.data);
 
   const browser = await launchChromium();
   try {

@@ -11,8 +11,7 @@ import { mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } 
 import { labelsByRule } from '../../cam/rule-labels.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
 import type { SaliencyFusion } from '../../cam/saliency-fusion.ts';
-import { readFileSync } from 'node:fs';
-import { decodeLabelPng } from '../files/palette-png.ts';
+import { readSaliencyMap } from '../files/saliency-map.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
 import type { FloatTensor } from '../../session.ts';
 import { writeFileAtomicSync } from '../files/atomic-write.ts';
@@ -62,19 +61,6 @@ export interface FinishRequest {
   camPath: string;
   /** Labels by Algorithm 1 (EDAM) from the image's saliency map, a grey PNG of the image's size (0..255). */
   saliency?: { path: string; fusion: SaliencyFusion };
-}
-
-/** The saliency map of an image: an 8-bit grey (or palette) PNG of the image's size. */
-export function readSaliencyMap(path: string, width: number, height: number): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new Error(`no saliency map ${path}`);
-  }
-  const sal = decodeLabelPng(bytes, path);
-  if (sal.width !== width || sal.height !== height) throw new Error(`saliency map ${path} is ${sal.width}×${sal.height}, the image ${width}×${height}`);
-  return sal.data;
 }
 
 /** The CAM file's bytes in the requested format. */
