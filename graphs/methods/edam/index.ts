@@ -55,8 +55,8 @@ export const edamMethod: MethodDef = {
     const backboneNet = createFeatureBackbone(backbone);
     const dim = (options['cma-dim'] as number) || Math.min(128, Math.max(1, Math.floor(backboneNet.tap(TAP_FINAL).channels / 2)));
     const heads = options['cma-heads'] as number;
-    for (const [name, v] of [['cma-dim', dim], ['cma-heads', heads], ['cma-layers', options['cma-layers']], ['cma-pool', options['cma-pool']], ['cma-sample-num', options['cma-sample-num'] as number + 1]] as const)
-      if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`method edam: --${name} must be a positive integer, got ${options[name]}`);
+    for (const [name, v, min] of [['cma-dim', dim, 1], ['cma-heads', heads, 1], ['cma-layers', options['cma-layers'], 1], ['cma-pool', options['cma-pool'], 1], ['cma-sample-num', options['cma-sample-num'], 0]] as const)
+      if (!Number.isInteger(v) || (v as number) < min) throw new Error(`method edam: --${name} must be an integer ≥ ${min}, got ${options[name]}`);
     if (dim % heads) throw new Error(`method edam: --cma-dim ${dim} must be a multiple of --cma-heads ${heads}`);
     const dropout = options['cma-dropout'] as number;
     if (!(dropout >= 0 && dropout < 1)) throw new Error(`method edam: --cma-dropout must be in [0, 1), got ${dropout}`);
