@@ -61,6 +61,8 @@ interface Entry {
   key: string;
   method: string;
   options: Record<string, OptionValue>;
+  /** A label variant: the model of entry `modelOf`, pseudo-labelled with these extra flags. */
+  labelOf?: { modelOf: string; flags: string[] };
 }
 const entries: Entry[] = [];
 for (const m of ['cam', ...only.filter((x) => x !== 'cam')]) {
@@ -71,6 +73,15 @@ for (const m of ['cam', ...only.filter((x) => x !== 'cam')]) {
   }
   entries.push({ key: m, method: m, options: {} });
   for (const [v, options] of Object.entries(def.variants ?? {})) entries.push({ key: `${m}:${v}`, method: m, options });
+  for (const [v, lv] of Object.entries(def.labelVariants ?? {})) {
+    const base = lv.variant ? `${m}:${lv.variant}` : m;
+    const options = lv.variant ? def.variants?.[lv.variant] : {};
+    if (!options) {
+      console.error(`method ${m}: label variant '${v}' names no variant '${lv.variant}'`);
+      process.exit(2);
+    }
+    entries.push({ key: `${m}:${v}`, method: m, options, labelOf: { modelOf: base, flags: lv.pseudoLabelFlags } });
+  }
 }
 
 /** Runs `wsss ...args`, its output to `log`; resolves with stdout's last line. */
@@ -127,9 +138,11 @@ async function partRecall(pseudo: string): Promise<{ head: number; body: number 
 }
 
 /** Train, export, pseudo-label and evaluate one (entry, seed); cached by configuration. */
+const runDir = (key: string, seed: number) => join(out, 'runs', `${key.replace(':', '-')}-${backbone}-${preset}-d${dataSeed}-s${seed}${epochs ? `-e${epochs}` : ''}`);
+
 async function runOne(e: Entry, seed: number): Promise<RunResult> {
-  const config = { method: e.method, options: e.options, backbone, preset, data_seed: dataSeed, seed, epochs: epochs ?? null };
-  const dir = join(out, 'runs', `${e.key.replace(':', '-')}-${backbone}-${preset}-d${dataSeed}-s${seed}${epochs ? `-e${epochs}` : ''}`);
+  const config = { method: e.method, options: e.options, backbone, preset, data_seed: dataSeed, seed, epochs: epochs ?? null, ...(e.labelOf ? { pseudo_label_flags: e.labelOf.flags } : {}) };
+  const dir = runDir(e.key, seed);
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) {
     const cached = JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
@@ -143,11 +156,16 @@ async function runOne(e: Entry, seed: number): Promise<RunResult> {
   const run = join(dir, 'run');
   const optionFlags = Object.entries(e.options).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const t0 = performance.now();
-  await wsss(['train', '--method', e.method, '--backbone', backbone, '--data', data, '--out', run, '--seed', String(seed), ...(epochs ? ['--epochs', epochs] : []), ...optionFlags], log);
-  const model = join(dir, 'model.onnx');
-  if (!existsSync(model)) await wsss(['export', '--run', run, '--out', model, '--verify'], log);
+  // A label variant trains nothing: it pseudo-labels the model its base entry trained (entries run in order, the base first).
+  const modelDir = e.labelOf ? runDir(e.labelOf.modelOf, seed) : dir;
+  const model = join(modelDir, 'model.onnx');
+  if (!e.labelOf) {
+    await wsss(['train', '--method', e.method, '--backbone', backbone, '--data', data, '--out', run, '--seed', String(seed), ...(epochs ? ['--epochs', epochs] : []), ...optionFlags], log);
+    if (!existsSync(model)) await wsss(['export', '--run', run, '--out', model, '--verify'], log);
+  } else if (!existsSync(model)) throw new Error(`${e.key}: no model ${model} (its base entry ${e.labelOf.modelOf} runs first)`);
   const pseudo = join(dir, 'pseudo');
-  await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu'], log);
+  const extra = (e.labelOf?.flags ?? []).map((f) => f.replaceAll('{data}', data));
+  await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu', ...extra], log);
   const evalJson = JSON.parse(
     await wsss(['eval', '--gt', data, '--pred', join(pseudo, 'labels'), '--cams', join(pseudo, 'cams'), '--list', join(data, 'ImageSets', 'Segmentation', 'train.txt')], log),
   ) as { miou: number; best_threshold: number; cams: { miou: number } };
@@ -159,7 +177,7 @@ async function runOne(e: Entry, seed: number): Promise<RunResult> {
     best_threshold: evalJson.best_threshold,
     head_recall: recall.head,
     body_recall: recall.body,
-    run,
+    run: e.labelOf ? join(modelDir, 'run') : run,
     pseudo,
   };
   await writeFileAtomic(resultPath, JSON.stringify(r, null, 1) + '\n');

@@ -8,6 +8,7 @@ import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label/pseudo-label.ts';
 import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
+import { PAPER_SALIENCY_FUSION } from '../runtime/cam/saliency-fusion.ts';
 import type { CamCrfOptions } from '../runtime/crf/cam-crf.ts';
 import { CliError } from './errors.ts';
 
@@ -29,6 +30,8 @@ export interface PseudoLabelRunOptions {
   camFormat?: 'npy' | 'irn-dict';
   workers?: number;
   threads?: number;
+  /** Saliency maps (<dir>/<id>.png, grey 0..255): labels by Algorithm 1 with the model's rule (EDAM), else the paper's defaults. */
+  saliency?: string;
   /** labels by the dense CRF (see runtime/crf/cam-crf.ts) */
   crf?: CamCrfOptions;
   quiet?: boolean;
@@ -57,6 +60,7 @@ export function summaryFileText(s: PseudoLabelSummary, model: string): string {
     use_image_labels: s.use_image_labels,
     cam_format: s.cam_format,
     ...(s.crf ? { crf: s.crf } : {}),
+    ...(s.saliency ? { saliency: s.saliency } : {}),
     run: { processed: s.processed, skipped_existing: s.skipped_existing, seconds: s.seconds, images_per_second: s.images_per_second, workers: s.workers },
   };
   return JSON.stringify(record, null, 2) + '\n';
@@ -104,12 +108,16 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
-  const { merge, bgThreshold } = rule;
+  const { merge, bgThreshold, normEps } = rule;
+  if (o.saliency && o.crf) throw new CliError('--saliency and --crf are two ways to find the background: give one', 2);
+  if (o.saliency && !existsSync(o.saliency)) throw new CliError(`--saliency: ${o.saliency} does not exist`, 2);
+  const saliency = o.saliency ? { dir: o.saliency, fusion: rule.saliency ?? PAPER_SALIENCY_FUSION } : undefined;
   const summary = await pseudoLabel(model, items, {
     outDir: o.out,
-    multiScale: { scales: o.scales, flip: o.flip, rule: o.merge ?? merge },
+    multiScale: { scales: o.scales, flip: o.flip, rule: o.merge ?? merge, normEps },
     bgThreshold: o.bgThreshold ?? bgThreshold,
     useImageLabels: o.useImageLabels,
+    saliency,
     writeCams: o.writeCams,
     camFormat: o.camFormat,
     workers: o.workers,

@@ -6,8 +6,11 @@
 // file that fails is reported with its reason and the others are still processed.
 
 import { basename, extname, join } from 'node:path';
-import { camRuleBgThreshold } from '../runtime/cam/label-rule.ts';
-import { camLabelMap, multiScaleCams, type MultiScaleOptions } from '../runtime/cam/multiscale-cams.ts';
+import { multiScaleCamRule, type MultiScaleCamRule } from '../runtime/cam/label-rule.ts';
+import { DEFAULT_SCALES, multiScaleCams, type MultiScaleOptions } from '../runtime/cam/multiscale-cams.ts';
+import { labelsByRule } from '../runtime/cam/rule-labels.ts';
+import { PAPER_SALIENCY_FUSION } from '../runtime/cam/saliency-fusion.ts';
+import { readSaliencyMap } from '../runtime/node/files/saliency-map.ts';
 import { camCrfLabels } from '../runtime/crf/cam-crf.ts';
 import type { CrfEngine } from '../runtime/crf/dense-crf.ts';
 import { crfRefineSegmentation, type SegmentationCrfOptions } from '../runtime/crf/segmentation-crf.ts';
@@ -17,7 +20,7 @@ import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
 import { encodePngRgb } from '../runtime/node/dataset/images.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
-import { composeOverlay, DEFAULT_CAM_BG_THRESHOLD, type LabelMap } from '../runtime/postprocess.ts';
+import { composeOverlay, type LabelMap } from '../runtime/postprocess.ts';
 import { preprocessImage, type PixelImage } from '../runtime/preprocess.ts';
 import { segmentPixels } from '../runtime/segment.ts';
 import type { OpenModel } from '../runtime/session.ts';
@@ -40,6 +43,8 @@ export interface SegmentRunOptions {
   threads?: number;
   /** refine the labels with the dense CRF (runtime/crf/segmentation-crf.ts) */
   crf?: SegmentationCrfOptions;
+  /** Saliency maps <dir>/<image stem>.png: multi-scale CAMs and Algorithm 1 (EDAM) with the model's θ, α, β. */
+  saliency?: string;
   quiet?: boolean;
 }
 
@@ -79,7 +84,7 @@ export function outputStems(files: string[]): (string | null)[] {
 }
 
 /** Labels (0 = background, class i → i + 1) and the pixels they belong to (RGBA, as preprocessImage gives them, at the labels' size). */
-async function labelImage(model: OpenModel, px: PixelImage, o: SegmentRunOptions, multi: MultiScaleOptions | null, crf: CrfEngine | null): Promise<{ labels: LabelMap; base: PixelImage; rule: string }> {
+async function labelImage(model: OpenModel, px: PixelImage, o: SegmentRunOptions, multi: { options: MultiScaleOptions; rule: MultiScaleCamRule } | null, crf: CrfEngine | null, stem: string | null): Promise<{ labels: LabelMap; base: PixelImage; rule: string }> {
   const crfNote = o.crf ? ` + dense CRF (${o.crf.params.iterations} iterations)` : '';
   if (!multi) {
     const seg = await segmentPixels(model, px, { bgThreshold: o.bgThreshold, maxSide: o.maxSide });
@@ -87,9 +92,11 @@ async function labelImage(model: OpenModel, px: PixelImage, o: SegmentRunOptions
     return { labels, base: seg.processedPixels, rule: `${seg.rule.kind} on ${seg.rule.output}${crfNote}` };
   }
   const { tensor, processedPixels } = preprocessImage(px, { maxSide: o.maxSide });
-  const cams = await multiScaleCams((input) => model.run({ image: input }), { data: tensor.data, height: tensor.height, width: tensor.width }, multi);
-  const data = crf && o.crf ? camCrfLabels(crf, processedPixels, cams.cams, cams.classes, undefined, o.crf) : camLabelMap(cams, o.bgThreshold ?? camRuleBgThreshold(model.metadata.labelRule, model.metadata.graph) ?? DEFAULT_CAM_BG_THRESHOLD);
-  return { labels: { data, width: cams.width, height: cams.height }, base: processedPixels, rule: `multi-scale cams (${multi.scales.join(',')}${multi.flip ? ', flip' : ''})${crfNote}` };
+  const cams = await multiScaleCams((input) => model.run({ image: input }), { data: tensor.data, height: tensor.height, width: tensor.width }, multi.options);
+  const saliency = o.saliency && stem !== null ? { map: readSaliencyMap(join(o.saliency, `${stem}.png`), cams.width, cams.height), fusion: multi.rule.saliency ?? PAPER_SALIENCY_FUSION } : undefined;
+  const data = crf && o.crf ? camCrfLabels(crf, processedPixels, cams.cams, cams.classes, undefined, o.crf) : labelsByRule(cams, undefined, { bgThreshold: o.bgThreshold ?? multi.rule.bgThreshold, saliency });
+  const m = multi.options;
+  return { labels: { data, width: cams.width, height: cams.height }, base: processedPixels, rule: `multi-scale cams (${m.scales.join(',')}${m.flip ? ', flip' : ''}, ${m.rule})${saliency ? ` + saliency (${saliency.fusion.rule}: θ ${saliency.fusion.theta}, α ${saliency.fusion.alpha}, β ${saliency.fusion.beta})` : ''}${crfNote}` };
 }
 
 function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): Uint8Array {
@@ -112,13 +119,26 @@ export async function runSegment(o: SegmentRunOptions): Promise<SegmentSummary> 
     throw new CliError((e as Error).message, 2);
   }
   for (const f of model.failedProviders) if (!o.quiet) console.error(`note: execution provider ${f.provider} unavailable: ${f.error}`);
-  let multi: MultiScaleOptions | null = null;
-  if (o.scales) {
+  let multi: { options: MultiScaleOptions; rule: MultiScaleCamRule } | null = null;
+  if (o.scales || o.saliency) {
+    const flag = o.scales ? '--scales' : '--saliency';
     if (!model.outputNames.includes('raw_cams') || model.inputNames.length !== 1 || model.inputNames[0] !== 'image') {
       await model.release();
-      throw new CliError(`${o.model}: --scales needs a CAM model with an 'image' input and a 'raw_cams' output (outputs: ${model.outputNames.join(', ')})`, 2);
+      throw new CliError(`${o.model}: ${flag} needs a CAM model with an 'image' input and a 'raw_cams' output (outputs: ${model.outputNames.join(', ')})`, 2);
     }
-    multi = { scales: o.scales, flip: o.flip, rule: 'max-flip-sum' };
+    let rule: MultiScaleCamRule;
+    try {
+      rule = multiScaleCamRule(model.metadata.labelRule, o.model);
+    } catch (e) {
+      await model.release();
+      throw new CliError((e as Error).message, 2);
+    }
+    // The model's merge rule and normalisation (CAM: max-flip-sum, 1e-5; EDAM: sum, 0).
+    multi = { options: { scales: o.scales ?? DEFAULT_SCALES, flip: o.flip, rule: rule.merge, normEps: rule.normEps }, rule };
+  }
+  if (o.saliency && o.crf) {
+    await model.release();
+    throw new CliError('--saliency and --crf are two ways to find the background: give one', 2);
   }
   const crf = o.crf ? await loadCrfEngine('auto') : null;
   const palette = vocPalette(256);
@@ -144,7 +164,7 @@ export async function runSegment(o: SegmentRunOptions): Promise<SegmentSummary> 
       continue;
     }
     try {
-      const { labels, base, rule } = await labelImage(model, decoded.px, o, multi, crf);
+      const { labels, base, rule } = await labelImage(model, decoded.px, o, multi, crf, stem);
       summary.rule = rule;
       const overlay = composeOverlay(base.data, labels, palette, o.opacity);
       const labelFile = join(o.out, `${stem}.png`);

@@ -25,6 +25,7 @@ interface Args extends CrfArgs {
   workers?: number;
   threads?: number;
   'crf-alpha': number;
+  saliency?: string;
 }
 
 export const pseudoLabelCommand: CommandModule<object, Args> = {
@@ -46,6 +47,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('use-image-labels', { type: 'boolean', default: false, describe: "keep only each image's labelled classes (from the data set's image-level labels)" })
       .option('cams', { type: 'boolean', default: true, describe: 'write CAMs as cams/<id>.npy (float32 [C, H, W]); --no-cams skips them' })
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
+      .option('saliency', { type: 'string', describe: "folder of saliency maps <id>.png (grey 0..255, the image's size; the synthetic sets' SaliencyMaps/): labels by EDAM's Algorithm 1 with the model's θ, α, β (other models: the paper's 20, 0.25, 0.95) instead of --bg-threshold" })
       .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: a quarter of the cores on the CPU EP, all but one (≤ 8) on a GPU EP; 0 = none)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores; on a busy machine, cores minus --workers can be faster)' })
       .option('shard', { type: 'string', describe: "label only shard i of n of the list ('2/4', 1-based, as node's --test-shard; list positions p with p mod n = i − 1); its summary goes to OUT/shards/. Default: from the scheduler (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX)" })
@@ -63,7 +65,8 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split')
       .example('$0 pseudo-label --model m.onnx --data /shared/voc --out /shared/pseudo --shard 2/4', 'the second of four shards (one machine each; same --out)')
       .example('$0 pseudo-label --merge-summaries /shared/pseudo', 'after the shards: one summary.json, missing or failed shards named')
-      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo-crf --crf psa --use-image-labels', 'labels refined by the dense CRF'),
+      .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo-crf --crf psa --use-image-labels', 'labels refined by the dense CRF')
+      .example('$0 pseudo-label --model runs/edam/model.onnx --data data/synth-small --out runs/edam/pseudo-sal --saliency data/synth-small/SaliencyMaps --use-image-labels', "EDAM's saliency-guided labels (Algorithm 1)"),
   handler: async (a) => {
     if (a['merge-summaries'] !== undefined) return mergeSummaries(a['merge-summaries'], a['num-shards']);
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0 && a.workers <= 64)) throw new CliError(`--workers must be an integer in [0, 64], got ${a.workers}`, 2);
@@ -94,6 +97,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       camFormat: a['cam-format'] as 'npy' | 'irn-dict',
       workers: a.workers,
       threads: a.threads,
+      saliency: a.saliency,
       crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] ?? 1 } : undefined,
     });
     if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${shard ? `${a.out}/shards/` : `${a.out}/summary.json`})`, 1);

@@ -16,6 +16,7 @@ interface Args extends CrfArgs {
   'max-side': number;
   opacity: number;
   threads?: number;
+  saliency?: string;
   'crf-alpha': number;
 }
 
@@ -34,6 +35,7 @@ export const segmentCommand: CommandModule<object, Args> = {
       .option('flip', { type: 'boolean', default: true, describe: 'with --scales: also run horizontally flipped views' })
       .option('max-side', { type: 'number', default: 0, describe: 'shrink images so the longer side is at most this many pixels (0 = full size)' })
       .option('opacity', { type: 'number', default: 0.5, describe: 'overlay colour opacity in [0, 1]' })
+      .option('saliency', { type: 'string', describe: "folder of saliency maps <image stem>.png (grey 0..255, the image's size): multi-scale CAMs by the model's rule (--scales, default 1,0.5,1.5,2) labelled by EDAM's Algorithm 1 with the model's θ, α, β" })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores)' })
       .example('$0 segment --model runs/start/model.onnx photos/*.jpg --out seg', 'seg/<name>.png and seg/<name>.overlay.png for each photo') as never,
   handler: async (a) => {
@@ -54,6 +56,7 @@ export const segmentCommand: CommandModule<object, Args> = {
       opacity: a.opacity,
       threads: a.threads,
       crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] } : undefined,
+      saliency: a.saliency,
     });
     console.log(`${summary.segmented} segmented, ${summary.failed} failed, into ${summary.out} (${summary.rule || 'no image segmented'}, ${summary.provider})`);
     console.log(JSON.stringify({ ...summary, failures: summary.failures.map((f) => `${f.file}: ${f.reason}`) }));

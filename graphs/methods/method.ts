@@ -126,6 +126,12 @@ export interface MethodDef {
   options: Record<string, MethodOption>;
   /** Ablation variants the benchmark trains beside the full method (name → options). */
   variants?: Record<string, Record<string, OptionValue>>;
+  /**
+   * Benchmark rows that train nothing new: the method's model (or that of `variant`) pseudo-labelled
+   * with extra `wsss pseudo-label` flags (e.g. EDAM's saliency fusion); '{data}' in a flag stands
+   * for the data set's root.
+   */
+  labelVariants?: Record<string, { variant?: string; pseudoLabelFlags: string[] }>;
   trainingDefaults(backbone: string): TrainingHyper;
   build(ctx: MethodBuildContext): MethodModel;
   /**

@@ -2,11 +2,12 @@
 // (`wsss train`, `wsss export --run`, `wsss methods`) and the benchmark read this list.
 
 import { camMethod } from './cam/index.ts';
+import { edamMethod } from './edam/index.ts';
 import type { MethodDef } from './method.ts';
 import { pplMethod } from './ppl/index.ts';
 import { vweMethod } from './vwe/index.ts';
 
-const methods: MethodDef[] = [camMethod, pplMethod, vweMethod];
+const methods: MethodDef[] = [camMethod, edamMethod, pplMethod, vweMethod];
 
 export function methodNames(): string[] {
   return methods.map((m) => m.name);

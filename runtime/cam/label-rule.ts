@@ -5,6 +5,7 @@
 import type { LabelRuleInfo } from '../model-metadata.ts';
 import { DEFAULT_CAM_BG_THRESHOLD } from '../postprocess.ts';
 import { MERGE_RULES, type MergeRule } from './multiscale.ts';
+import { parseSaliencyFusion, type SaliencyFusion } from './saliency-fusion.ts';
 
 /** The rule kind of multi-scale + flip CAMs merged, thresholded against a background score. */
 export const MULTISCALE_CAM_RULE = 'multiscale-cam';
@@ -18,13 +19,33 @@ export function camRuleBgThreshold(rule: LabelRuleInfo | null, source: string): 
   return multiScaleCamRule(rule, source).bgThreshold;
 }
 
-export function multiScaleCamRule(rule: LabelRuleInfo | null, source: string): { merge: MergeRule; bgThreshold: number } {
-  const fallback = { merge: 'max-flip-sum' as MergeRule, bgThreshold: DEFAULT_CAM_BG_THRESHOLD };
+/** The default guard of the per-class max normalisation (VWE, 1-Stage, CAM); EDAM's rule says 0. */
+export const DEFAULT_NORM_EPS = 1e-5;
+
+export interface MultiScaleCamRule {
+  merge: MergeRule;
+  bgThreshold: number;
+  /** Each merged class map is divided by (its max + normEps). */
+  normEps: number;
+  /** How labels come from a saliency map, when one is given (EDAM's Algorithm 1); null: the rule has none. */
+  saliency: SaliencyFusion | null;
+}
+
+export function multiScaleCamRule(rule: LabelRuleInfo | null, source: string): MultiScaleCamRule {
+  const fallback: MultiScaleCamRule = { merge: 'max-flip-sum', bgThreshold: DEFAULT_CAM_BG_THRESHOLD, normEps: DEFAULT_NORM_EPS, saliency: null };
   if (!rule) return fallback;
   if (rule.kind !== MULTISCALE_CAM_RULE) throw new Error(`${source}: its label rule '${rule.kind}' is not one multi-scale CAM labelling applies ('${MULTISCALE_CAM_RULE}')`);
   const merge = rule.merge ?? fallback.merge;
   if (!MERGE_RULES.includes(merge as MergeRule)) throw new Error(`${source}: label rule merge '${String(merge)}' is not one of ${MERGE_RULES.join(', ')}`);
-  const bg = rule.bg_threshold ?? fallback.bgThreshold;
-  if (typeof bg !== 'number' || !Number.isFinite(bg)) throw new Error(`${source}: label rule bg_threshold must be a number, got ${JSON.stringify(bg)}`);
-  return { merge: merge as MergeRule, bgThreshold: bg };
+  const number = (key: string, dflt: number, min = -Infinity) => {
+    const v = rule[key] ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new Error(`${source}: label rule ${key} must be a number${min > -Infinity ? ` ≥ ${min}` : ''}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    merge: merge as MergeRule,
+    bgThreshold: number('bg_threshold', fallback.bgThreshold),
+    normEps: number('norm_eps', fallback.normEps, 0),
+    saliency: rule.saliency === undefined ? null : parseSaliencyFusion(rule.saliency, source),
+  };
 }

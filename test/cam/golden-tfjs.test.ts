@@ -13,6 +13,7 @@ const dir = new URL('../../../shared/reference/vectors/', import.meta.url).pathn
 const adapters: Record<string, () => Promise<(v: GoldenVector, via: Interpreter) => Promise<ImplOutputs>>> = {
   cam_multiscale: () => import('../golden/modules/cam_multiscale.ts').then((m) => m.compute),
   cam_multiscale_edam: () => import('../golden/modules/cam_multiscale_edam.ts').then((m) => m.compute),
+  edam_cma: () => import('../golden/modules/edam_cma.ts').then((m) => m.compute),
   edam_da_layer: () => import('../golden/modules/edam_da_layer.ts').then((m) => m.compute),
   onestage_baseline_cam: () => import('../golden/modules/onestage_baseline_cam.ts').then((m) => m.compute),
   multilabel_soft_margin: () => import('../golden/modules/multilabel_soft_margin.ts').then((m) => m.compute),

@@ -44,7 +44,7 @@ test('wsss segment: clashing names, --scales multi-scale CAM labels, --max-side'
   assert.match(r.stderr, new RegExp(`failed: ${join(dir, 'y/b.png')}: another input has the same file name b\\.png`));
   assert.match(r.stderr, /1 of 4 input image\(s\) failed/);
   for (const f of ['a.jpg.png', 'a.jpg.overlay.png', 'a.png.png', 'a.png.overlay.png', 'b.png.png', 'b.png.overlay.png']) assert.ok(existsSync(join(out, f)), f);
-  assert.equal(lastJson(r.stdout).rule, 'multi-scale cams (1,0.5)');
+  assert.equal(lastJson(r.stdout).rule, 'multi-scale cams (1,0.5, max-flip-sum)');
 
   const model = await openModelFile(modelPath, { providers: ['cpu'] });
   try {

@@ -9,6 +9,4 @@ export const PENDING_MODULES: Record<string, string> = {
   pseudo_gt_from_pamr: 'onestage, issue 13',
   balanced_ce_loss: 'onestage, issue 13',
   sg_gci: 'onestage, issue 13',
-  edam_cma: 'edam, issue 15',
-  edam_postprocess: 'edam, issue 15',
 };

@@ -12,6 +12,8 @@ export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   cam_multiscale: () => import('./modules/cam_multiscale.ts').then((m) => m.run),
   onestage_baseline_cam: () => import('./modules/onestage_baseline_cam.ts').then((m) => m.run),
   edam_da_layer: () => import('./modules/edam_da_layer.ts').then((m) => m.run),
+  edam_cma: () => import('./modules/edam_cma.ts').then((m) => m.run),
+  edam_postprocess: () => import('./modules/edam_postprocess.ts').then((m) => m.run),
   cam_multiscale_edam: () => import('./modules/cam_multiscale_edam.ts').then((m) => m.run),
   multilabel_soft_margin: () => import('./modules/multilabel_soft_margin.ts').then((m) => m.run),
   miou: () => import('./modules/miou.ts').then((m) => m.run),

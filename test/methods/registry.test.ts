@@ -48,11 +48,11 @@ test("label rule: the method's rule goes into the model's metadata and comes bac
   const model = getMethod('cam').build({ backbone: 'cam-tiny', classNames: ['a', 'b'], options: resolveOptions(getMethod('cam'), {}) });
   const info = parseModelMetadata(exportMetadata(model.graph), 'm.onnx');
   assert.deepEqual(info.labelRule, { kind: 'multiscale-cam', merge: 'max-flip-sum', bg_threshold: 0.15 });
-  assert.deepEqual(multiScaleCamRule(info.labelRule, 'm.onnx'), { merge: 'max-flip-sum', bgThreshold: 0.15 });
+  assert.deepEqual(multiScaleCamRule(info.labelRule, 'm.onnx'), { merge: 'max-flip-sum', bgThreshold: 0.15, normEps: 1e-5, saliency: null });
   // Another rule's parameters are read as given; a model without a rule gets CAM's.
   const other = parseModelMetadata(metadataProps({ ...info, labelRule: { kind: 'multiscale-cam', merge: 'sum', bg_threshold: 0.3 } }), 'o.onnx');
-  assert.deepEqual(multiScaleCamRule(other.labelRule, 'o.onnx'), { merge: 'sum', bgThreshold: 0.3 });
-  assert.deepEqual(multiScaleCamRule(null, 'x'), { merge: 'max-flip-sum', bgThreshold: 0.15 });
+  assert.deepEqual(multiScaleCamRule(other.labelRule, 'o.onnx'), { merge: 'sum', bgThreshold: 0.3, normEps: 1e-5, saliency: null });
+  assert.deepEqual(multiScaleCamRule(null, 'x'), { merge: 'max-flip-sum', bgThreshold: 0.15, normEps: 1e-5, saliency: null });
   assert.throws(() => multiScaleCamRule({ kind: 'pamr-masks' }, 'p.onnx'), /p\.onnx: its label rule 'pamr-masks'/);
   assert.throws(() => multiScaleCamRule({ kind: 'multiscale-cam', merge: 'median' }, 'q.onnx'), /merge 'median' is not one of/);
   assert.throws(() => parseModelMetadata({ ...exportMetadata(model.graph), label_rule: '[1]' }), /label_rule' must be a JSON object/);

@@ -15,15 +15,6 @@ import { WorkerPool } from '../../runtime/node/worker-pool.ts';
 import { augmentSample, toAugSample, type AugmentOptions } from './augment.ts';
 import type { CropTask } from './training-images-worker.ts';
 
-/** Which images a step uses: a per-epoch shuffle derived from the seed (the default sampler). */
-export function batchIndices(n: number, batch: number, step: number, seed: number): number[] {
-  const stepsPerEpoch = Math.floor(n / batch);
-  const epoch = Math.floor(step / stepsPerEpoch);
-  const order = new Rng(seed * 7919 + epoch).shuffle(Array.from({ length: n }, (_, i) => i));
-  const k = step % stepsPerEpoch;
-  return order.slice(k * batch, (k + 1) * batch);
-}
-
 export interface CropRule {
   seed: number;
   augment: AugmentOptions;

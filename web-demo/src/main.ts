@@ -6,6 +6,9 @@
 // for this device by pick-model.ts), precision=fp32|fp16|int8, ep=webgpu|wasm (or a comma list,
 // default: webgpu then wasm), threads=<n>, maxSide=<px> (default 512), crf=1 (start with the
 // dense CRF toggle on).
+// A model whose label rule fuses saliency (EDAM) shows a saliency-map picker: with a map loaded,
+// labels come from multi-scale CAMs and Algorithm 1 at the image's size, the code `wsss
+// pseudo-label --saliency` runs (runtime/cam/rule-labels.ts).
 // Browser tests read `window.__wsss` (state, provider, labels) instead of scraping the page.
 
 import * as ort from 'onnxruntime-web';
@@ -21,6 +24,11 @@ import { NoProviderError, type OrtModule } from '../../runtime/session.ts';
 import { vocPalette } from '../../runtime/voc-palette.ts';
 import { drawPixels } from '../../runtime/web/pixels-from-image.ts';
 import { openModelInBrowser, type WebModel } from '../../runtime/web/open-model-url.ts';
+import { multiScaleCamRule, type MultiScaleCamRule } from '../../runtime/cam/label-rule.ts';
+import { DEFAULT_SCALES, multiScaleCams } from '../../runtime/cam/multiscale-cams.ts';
+import { labelsByRule } from '../../runtime/cam/rule-labels.ts';
+import { pixelsToPlanarRgb } from '../../runtime/preprocess.ts';
+import { pixelsFromBlob } from '../../runtime/web/pixels-from-image.ts';
 import { wireImageInputs } from './image-input.ts';
 import { renderLegend } from './legend.ts';
 import { pickModel } from './pick-model.ts';
@@ -40,6 +48,8 @@ interface DemoState {
   timings: Record<string, number>;
   /** Whether the shown labels went through the dense CRF, and its time. */
   crf: boolean;
+  /** Whether the last labels came from a saliency map (Algorithm 1). */
+  saliency: boolean;
   /** Images segmented so far (tests wait for it to grow). */
   segmentations: number;
   /** Last segmentation: labels as base64 of the row-major uint8 label map. */
@@ -78,6 +88,7 @@ const demo: DemoState = {
   failedProviders: [],
   timings: {},
   crf: false,
+  saliency: false,
   segmentations: 0,
   result: null,
 };
@@ -100,6 +111,9 @@ const ui = {
   bg: $<HTMLInputElement>('bg'),
   bgOut: $<HTMLOutputElement>('bg-out'),
   view: $<HTMLSelectElement>('view'),
+  saliencyRow: $<HTMLLabelElement>('saliency-row'),
+  saliencyFile: $<HTMLInputElement>('saliency-file'),
+  saliencyOut: $<HTMLOutputElement>('saliency-out'),
   legend: $<HTMLUListElement>('legend'),
   canvas: $<HTMLCanvasElement>('canvas'),
   placeholder: $<HTMLParagraphElement>('placeholder'),
@@ -111,6 +125,9 @@ let colours = vocPalette(1);
 let visible: boolean[] = [];
 let current: { seg: Segmentation; labels: LabelMap; crfLabels?: LabelMap } | null = null;
 let crfEngine: Promise<CrfEngine> | null = null;
+/** The loaded model's multi-scale CAM rule when it fuses saliency, and the saliency map picked. */
+let saliencyRule: MultiScaleCamRule | null = null;
+let saliencyMap: PixelImage | null = null;
 
 
 function setStatus(state: DemoState['state'], text: string): void {
@@ -165,6 +182,9 @@ async function loadModel(source: Uint8Array | string, name: string): Promise<voi
   ui.ep.title = [`precision ${info.precision}${demo.precisionReason ? `: ${demo.precisionReason}` : ''}`, ...model.failedProviders.map((f) => `${f.provider} failed: ${f.error}`)].join('\n');
   ui.tLoad.textContent = `${ms(model.loadMs)} (+ ${ms(model.fetchMs)} download)`;
   const hasCams = info.outputs.some((o) => o.name === 'cams');
+  const rule = info.outputs.some((o) => o.name === 'raw_cams') && info.labelRule ? multiScaleCamRule(info.labelRule, name) : null;
+  saliencyRule = rule?.saliency ? rule : null;
+  ui.saliencyRow.hidden = !saliencyRule;
   ui.bgRow.hidden = !hasCams;
   ui.view.replaceChildren(new Option('Segmentation overlay', 'overlay'), ...(hasCams ? info.classNames.map((c, i) => new Option(`CAM: ${c}`, `cam:${i}`)) : []));
   renderLegend(ui.legend, labels.map((name, l) => ({ label: l, name, colour: [colours[3 * l], colours[3 * l + 1], colours[3 * l + 2]], pixels: 0, visible: true })), 0, toggle);
@@ -253,7 +273,8 @@ async function segment(load: () => Promise<PixelImage>, name: string): Promise<v
   try {
     setStatus('busy', `Segmenting ${name}…`);
     const pixels = await load();
-    const seg = await segmentPixels(model, pixels, { maxSide, bgThreshold: DEFAULT_CAM_BG_THRESHOLD });
+    const seg = saliencyRule && saliencyMap ? await segmentWithSaliency(model, pixels, saliencyRule, saliencyMap) : await segmentPixels(model, pixels, { maxSide, bgThreshold: DEFAULT_CAM_BG_THRESHOLD });
+    demo.saliency = seg.rule.output === 'raw_cams';
     current = { seg, labels: seg.labels };
     current.labels = relabel(seg);
     demo.crf = false;
@@ -270,6 +291,40 @@ async function segment(load: () => Promise<PixelImage>, name: string): Promise<v
     fail(e);
   }
 }
+
+/**
+ * Labels as `wsss pseudo-label --saliency` gives them: multi-scale + flip CAMs merged by the model's
+ * rule at the image's size (not shrunk), then Algorithm 1 with the saliency map's grey values.
+ */
+async function segmentWithSaliency(m: WebModel, pixels: PixelImage, rule: MultiScaleCamRule, sal: PixelImage): Promise<Segmentation> {
+  if (sal.width !== pixels.width || sal.height !== pixels.height) throw new Error(`the saliency map is ${sal.width}×${sal.height}, the image ${pixels.width}×${pixels.height}`);
+  const t0 = performance.now();
+  const cams = await multiScaleCams((input) => m.run({ image: input }), { data: pixelsToPlanarRgb(pixels), height: pixels.height, width: pixels.width }, { scales: DEFAULT_SCALES, flip: true, rule: rule.merge, normEps: rule.normEps });
+  const t1 = performance.now();
+  const grey = new Uint8Array(sal.width * sal.height);
+  for (let i = 0; i < grey.length; i++) grey[i] = sal.data[i * sal.channels];
+  const data = labelsByRule(cams, undefined, { bgThreshold: rule.bgThreshold, saliency: { map: grey, fusion: rule.saliency! } });
+  return {
+    labels: { data, width: pixels.width, height: pixels.height },
+    rule: { kind: 'argmax', output: 'raw_cams' },
+    processedPixels: pixels.channels === 4 ? pixels : { data: Uint8Array.from({ length: 4 * grey.length }, (_, i) => (i % 4 === 3 ? 255 : pixels.data[3 * (i >> 2) + (i % 4)])), width: pixels.width, height: pixels.height, channels: 4 },
+    cams: { data: cams.cams, classes: cams.classes, height: cams.height, width: cams.width },
+    scores: null,
+    outputs: {},
+    timings: { preprocessMs: 0, inferenceMs: t1 - t0, postprocessMs: performance.now() - t1 },
+  };
+}
+
+ui.saliencyFile.addEventListener('change', async () => {
+  const f = ui.saliencyFile.files?.[0];
+  if (!f) return;
+  try {
+    saliencyMap = await pixelsFromBlob(f, f.name);
+    ui.saliencyOut.value = `${f.name}, ${saliencyMap.width}×${saliencyMap.height}`;
+  } catch (e) {
+    fail(e);
+  }
+});
 
 ui.opacity.addEventListener('input', () => {
   ui.opacityOut.value = Number(ui.opacity.value).toFixed(2);

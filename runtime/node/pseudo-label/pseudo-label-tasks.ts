@@ -7,8 +7,11 @@
 // data in and out so they cross a thread boundary (typed arrays are transferred, not copied).
 
 import { camCrfLabels, type CamCrfOptions } from '../../crf/cam-crf.ts';
-import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
+import { mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
+import { labelsByRule } from '../../cam/rule-labels.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
+import type { SaliencyFusion } from '../../cam/saliency-fusion.ts';
+import { readSaliencyMap } from '../files/saliency-map.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
 import type { FloatTensor } from '../../session.ts';
 import { writeFileAtomicSync } from '../files/atomic-write.ts';
@@ -56,6 +59,8 @@ export interface FinishRequest {
   crf?: CamCrfOptions & { pixels: Uint8Array };
   labelPath: string;
   camPath: string;
+  /** Labels by Algorithm 1 (EDAM) from the image's saliency map, a grey PNG of the image's size (0..255). */
+  saliency?: { path: string; fusion: SaliencyFusion };
 }
 
 /** The CAM file's bytes in the requested format. */
@@ -76,7 +81,10 @@ export async function finishImage(req: FinishRequest): Promise<void> {
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
   const labels = req.crf
     ? camCrfLabels(await loadCrfEngine('auto'), { data: req.crf.pixels, width: cams.width, height: cams.height, channels: 3 }, cams.cams, cams.classes, req.keep, req.crf)
-    : camLabelMap(cams, req.bgThreshold, req.keep);
+    : labelsByRule(cams, req.keep, {
+        bgThreshold: req.bgThreshold,
+        ...(req.saliency ? { saliency: { map: readSaliencyMap(req.saliency.path, cams.width, cams.height), fusion: req.saliency.fusion } } : {}),
+      });
   const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height }, undefined, PNG_LEVEL);
   // Blocking writes: this runs in a worker thread (or inline, where nothing else waits), and
   // libuv's thread pool would add a round trip per syscall. The output folders exist already
