@@ -2,9 +2,10 @@
 // (`wsss train`, `wsss export --run`, `wsss methods`) and the benchmark read this list.
 
 import { camMethod } from './cam/index.ts';
+import { gradcamMethod } from './gradcam/index.ts';
 import type { MethodDef } from './method.ts';
 
-const methods: MethodDef[] = [camMethod];
+const methods: MethodDef[] = [camMethod, gradcamMethod];
 
 export function methodNames(): string[] {
   return methods.map((m) => m.name);
