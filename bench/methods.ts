@@ -56,11 +56,16 @@ if (seeds < 1) {
   process.exit(2);
 }
 
-/** One row of the table: a method, or one of its registered variants. */
+/**
+ * One row of the table: a method, one of its registered variants, or one of its inference
+ * variants (pseudoFlags: the row of `trainKey`'s model pseudo-labelled with extra flags).
+ */
 interface Entry {
   key: string;
   method: string;
   options: Record<string, OptionValue>;
+  trainKey?: string;
+  pseudoFlags?: string[];
 }
 const entries: Entry[] = [];
 for (const m of ['cam', ...only.filter((x) => x !== 'cam')]) {
@@ -71,6 +76,7 @@ for (const m of ['cam', ...only.filter((x) => x !== 'cam')]) {
   }
   entries.push({ key: m, method: m, options: {} });
   for (const [v, options] of Object.entries(def.variants ?? {})) entries.push({ key: `${m}:${v}`, method: m, options });
+  for (const [v, flags] of Object.entries(def.inferenceVariants ?? {})) entries.push({ key: `${m}:${v}`, method: m, options: {}, trainKey: m, pseudoFlags: flags });
 }
 
 /** Runs `wsss ...args`, its output to `log`; resolves with stdout's last line. */
@@ -128,8 +134,9 @@ async function partRecall(pseudo: string): Promise<{ head: number; body: number 
 
 /** Train, export, pseudo-label and evaluate one (entry, seed); cached by configuration. */
 async function runOne(e: Entry, seed: number): Promise<RunResult> {
-  const config = { method: e.method, options: e.options, backbone, preset, data_seed: dataSeed, seed, epochs: epochs ?? null };
-  const dir = join(out, 'runs', `${e.key.replace(':', '-')}-${backbone}-${preset}-d${dataSeed}-s${seed}${epochs ? `-e${epochs}` : ''}`);
+  const config = { method: e.method, options: e.options, backbone, preset, data_seed: dataSeed, seed, epochs: epochs ?? null, ...(e.pseudoFlags ? { pseudo_flags: e.pseudoFlags } : {}) };
+  const runDir = (key: string) => join(out, 'runs', `${key.replace(':', '-')}-${backbone}-${preset}-d${dataSeed}-s${seed}${epochs ? `-e${epochs}` : ''}`);
+  const dir = runDir(e.key);
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) {
     const cached = JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
@@ -140,14 +147,20 @@ async function runOne(e: Entry, seed: number): Promise<RunResult> {
   }
   mkdirSync(dir, { recursive: true });
   const log = join(dir, 'log.txt');
-  const run = join(dir, 'run');
+  // An inference variant reuses the trained model of its row (trained there first if missing).
+  const trainDir = e.trainKey ? runDir(e.trainKey) : dir;
+  mkdirSync(trainDir, { recursive: true });
+  const trainLog = join(trainDir, 'log.txt');
+  const run = join(trainDir, 'run');
   const optionFlags = Object.entries(e.options).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const t0 = performance.now();
-  await wsss(['train', '--method', e.method, '--backbone', backbone, '--data', data, '--out', run, '--seed', String(seed), ...(epochs ? ['--epochs', epochs] : []), ...optionFlags], log);
-  const model = join(dir, 'model.onnx');
-  if (!existsSync(model)) await wsss(['export', '--run', run, '--out', model, '--verify'], log);
+  const model = join(trainDir, 'model.onnx');
+  if (!e.trainKey || !existsSync(model)) {
+    await wsss(['train', '--method', e.method, '--backbone', backbone, '--data', data, '--out', run, '--seed', String(seed), ...(epochs ? ['--epochs', epochs] : []), ...optionFlags], trainLog);
+    if (!existsSync(model)) await wsss(['export', '--run', run, '--out', model, '--verify'], trainLog);
+  }
   const pseudo = join(dir, 'pseudo');
-  await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu'], log);
+  await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu', ...(e.pseudoFlags ?? [])], log);
   const evalJson = JSON.parse(
     await wsss(['eval', '--gt', data, '--pred', join(pseudo, 'labels'), '--cams', join(pseudo, 'cams'), '--list', join(data, 'ImageSets', 'Segmentation', 'train.txt')], log),
   ) as { miou: number; best_threshold: number; cams: { miou: number } };

@@ -9,6 +9,8 @@ import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.
 import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
 import type { CamCrfOptions } from '../runtime/crf/cam-crf.ts';
 import { CliError } from './errors.ts';
+import type { SaliencyLabelling } from '../runtime/node/pseudo-label/pseudo-label-tasks.ts';
+import { SALIENCY_DIR } from '../runtime/node/saliency/saliency-maps.ts';
 
 export interface PseudoLabelRunOptions {
   model: string;
@@ -30,6 +32,8 @@ export interface PseudoLabelRunOptions {
   threads?: number;
   /** labels by the dense CRF (see runtime/crf/cam-crf.ts) */
   crf?: CamCrfOptions;
+  /** Labels from saliency: Algorithm 1 with the CAMs ('fuse') or saliency alone ('only'); dir default <data>/SaliencyMaps. */
+  saliency?: Omit<SaliencyLabelling, 'dir'> & { dir?: string };
   quiet?: boolean;
 }
 
@@ -54,12 +58,17 @@ export function summaryFileText(s: PseudoLabelSummary, model: string): string {
     use_image_labels: s.use_image_labels,
     cam_format: s.cam_format,
     ...(s.crf ? { crf: s.crf } : {}),
+    ...(s.saliency ? { saliency: s.saliency } : {}),
     run: { processed: s.processed, skipped_existing: s.skipped_existing, seconds: s.seconds, images_per_second: s.images_per_second, workers: s.workers },
   };
   return JSON.stringify(record, null, 2) + '\n';
 }
 
 export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLabelSummary> {
+  if (o.saliency && o.crf) throw new CliError('saliency labelling and --crf are alternatives; give one', 2);
+  if (o.saliency?.rule === 'only' && !o.useImageLabels) throw new CliError('--saliency-only needs --use-image-labels (saliency has no classes of its own)', 2);
+  const saliencyDir = o.saliency ? (o.saliency.dir ?? join(o.data, SALIENCY_DIR)) : undefined;
+  if (saliencyDir && !existsSync(saliencyDir)) throw new CliError(`saliency maps: ${saliencyDir} does not exist (make them with \`wsss saliency\`, or give --saliency DIR)`, 2);
   let ds: VocDataset;
   try {
     ds = VocDataset.open(o.data);
@@ -105,6 +114,7 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     camFormat: o.camFormat,
     workers: o.workers,
     crf: o.crf,
+    saliency: o.saliency && saliencyDir ? { ...o.saliency, dir: saliencyDir } : undefined,
     progress: !o.quiet,
   });
   await model.release();

@@ -4,6 +4,8 @@ import { CliError } from '../errors.ts';
 import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { parseScales, parseProviders } from '../options.ts';
+import { ALGORITHM1_DEFAULTS } from '../../runtime/saliency/algorithm1.ts';
+import { DEFAULT_SALIENCY_THRESHOLD } from '../../runtime/saliency/saliency-labels.ts';
 
 interface Args extends CrfArgs {
   model: string;
@@ -22,6 +24,12 @@ interface Args extends CrfArgs {
   workers?: number;
   threads?: number;
   'crf-alpha': number;
+  'fuse-saliency': boolean;
+  'saliency-only': boolean;
+  saliency?: string;
+  gamma1: number;
+  gamma2: number;
+  'saliency-threshold': number;
 }
 
 export const pseudoLabelCommand: CommandModule<object, Args> = {
@@ -45,12 +53,24 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
       .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: a quarter of the cores on the CPU EP, all but one (≤ 8) on a GPU EP; 0 = none)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores; on a busy machine, cores minus --workers can be faster)' })
+      .option('fuse-saliency', { type: 'boolean', default: false, describe: "labels by Algorithm 1 of Xu et al.: M = (CAM + S)/2 over the image's classes, background where M < --gamma1 or S < --gamma2, else argmax" })
+      .option('saliency-only', { type: 'boolean', default: false, describe: "labels from saliency alone (a baseline): S ≥ --saliency-threshold gets the image's (first) class; needs --use-image-labels" })
+      .option('saliency', { type: 'string', describe: 'folder of saliency maps <id>.png (8-bit grey) (default: <data>/SaliencyMaps; `wsss saliency` makes them)' })
+      .option('gamma1', { type: 'number', default: ALGORITHM1_DEFAULTS.gamma1, describe: '--fuse-saliency: threshold γ1 on M = (CAM + S)/2' })
+      .option('gamma2', { type: 'number', default: ALGORITHM1_DEFAULTS.gamma2, describe: '--fuse-saliency: threshold γ2 on the saliency S' })
+      .option('saliency-threshold', { type: 'number', default: DEFAULT_SALIENCY_THRESHOLD, describe: '--saliency-only: salient where S ≥ this' })
+      .example('$0 pseudo-label --model runs/gradcam/model.onnx --data data/synth-small --out runs/gradcam/pseudo-fused --fuse-saliency --use-image-labels', "Grad-CAM fused with the data set's saliency maps (Algorithm 1)")
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split')
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo-crf --crf psa --use-image-labels', 'labels refined by the dense CRF'),
   handler: async (a) => {
     if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 0 && a.workers <= 64)) throw new CliError(`--workers must be an integer in [0, 64], got ${a.workers}`, 2);
     const crfParams = crfParamsFromArgs(a);
     if (crfParams && !(a['crf-alpha'] > 0)) throw new CliError(`--crf-alpha must be a positive number, got ${a['crf-alpha']}`, 2);
+    if (a['fuse-saliency'] && a['saliency-only']) throw new CliError('--fuse-saliency and --saliency-only are alternatives; give one', 2);
+    for (const k of ['gamma1', 'gamma2', 'saliency-threshold'] as const)
+      if (!(Number.isFinite(a[k]) && a[k] >= 0 && a[k] <= 1)) throw new CliError(`--${k} must be a number in [0, 1], got ${a[k]}`, 2);
+    const saliencyRule = a['fuse-saliency'] ? 'fuse' : a['saliency-only'] ? 'only' : undefined;
+    if (!saliencyRule && a.saliency) throw new CliError('--saliency needs --fuse-saliency or --saliency-only', 2);
     const { runPseudoLabel } = await import('../pseudo-label-run.ts');
     const summary = await runPseudoLabel({
       model: a.model,
@@ -69,6 +89,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       workers: a.workers,
       threads: a.threads,
       crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] ?? 1 } : undefined,
+      saliency: saliencyRule ? { rule: saliencyRule, dir: a.saliency, gamma1: a.gamma1, gamma2: a.gamma2, threshold: a['saliency-threshold'] } : undefined,
     });
     if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
   },

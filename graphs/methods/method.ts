@@ -125,6 +125,11 @@ export interface MethodDef {
   options: Record<string, MethodOption>;
   /** Ablation variants the benchmark trains beside the full method (name → options). */
   variants?: Record<string, Record<string, OptionValue>>;
+  /**
+   * Benchmark rows that train nothing of their own: the method's trained model pseudo-labelled
+   * with other `wsss pseudo-label` flags (name → flags), e.g. another label rule.
+   */
+  inferenceVariants?: Record<string, string[]>;
   trainingDefaults(backbone: string): TrainingHyper;
   build(ctx: MethodBuildContext): MethodModel;
 }

@@ -36,6 +36,12 @@ export const gradcamMethod: MethodDef = {
     dropout: { type: 'number', default: 0.5, describe: 'dropout after each hidden layer in training' },
     'head-lr-mult': { type: 'number', default: 10, describe: 'learning-rate multiplier of the last (class) layer (the paper: 0.01 vs 0.001)' },
   },
+  // The paper's comparison on one trained model: Grad-CAM alone (the row 'gradcam'), saliency
+  // alone, and Algorithm 1 (Grad-CAM + saliency), all from the data set's SaliencyMaps/.
+  inferenceVariants: {
+    'saliency-only': ['--saliency-only'],
+    'fuse-saliency': ['--fuse-saliency'],
+  },
   trainingDefaults: (backbone) => (backbone.startsWith('cam-tiny') ? SMALL_NET : PAPER_NET),
   build({ backbone, classNames, options }) {
     const net = new GradCamNet(createFeatureBackbone(backbone), classNames.length, hiddenWidths(options.hidden as string, backbone), options.dropout as number).finalise();

@@ -17,6 +17,9 @@ import { encodeIrnCamDict } from '../files/npy-pickle-writer.ts';
 import { encodeNpy } from '../files/npy.ts';
 import { encodeIndexedPng } from '../files/palette-png.ts';
 import { loadCrfEngine } from '../crf/crf-engines.ts';
+import { algorithm1Labels } from '../../saliency/algorithm1.ts';
+import { saliencyOnlyLabels } from '../../saliency/saliency-labels.ts';
+import { readSaliencyMapSync } from '../saliency/saliency-maps.ts';
 
 /** How CAMs are saved: dense float32 [C, H, W] .npy, IRNet's pickled dict, or not at all. */
 export type CamFormat = 'npy' | 'irn-dict' | 'none';
@@ -54,8 +57,21 @@ export interface FinishRequest {
   camFormat: CamFormat;
   /** Labels by the dense CRF (psa's background rule) instead of the bgThreshold rule; pixels: the image's RGB bytes. */
   crf?: CamCrfOptions & { pixels: Uint8Array };
+  /** Labels from the image's saliency map (`path`) instead: Algorithm 1 with the CAMs, or saliency alone. */
+  saliency?: SaliencyLabelling & { path: string };
   labelPath: string;
   camPath: string;
+}
+
+/**
+ * How saliency makes the labels: 'fuse' = Algorithm 1 of Xu et al. (runtime/saliency/algorithm1.ts)
+ * with thresholds gamma1, gamma2; 'only' = the salient region (S ≥ threshold) gets the image's label.
+ */
+export interface SaliencyLabelling {
+  rule: 'fuse' | 'only';
+  gamma1: number;
+  gamma2: number;
+  threshold: number;
 }
 
 /** The CAM file's bytes in the requested format. */
@@ -71,10 +87,18 @@ function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams
   );
 }
 
+function saliencyLabels(o: SaliencyLabelling & { path: string }, cams: ReturnType<typeof mergeImageCams>, keep: number[] | undefined): Uint8Array {
+  const s = readSaliencyMapSync(o.path, cams.height, cams.width);
+  if (o.rule === 'fuse') return algorithm1Labels(cams.cams, cams.classes, s, keep, o);
+  return saliencyOnlyLabels(s, keep ?? Array.from({ length: cams.classes }, (_, c) => c), o.threshold);
+}
+
 export async function finishImage(req: FinishRequest): Promise<void> {
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
-  const labels = req.crf
+  const labels = req.saliency
+    ? saliencyLabels(req.saliency, cams, req.keep)
+    : req.crf
     ? camCrfLabels(await loadCrfEngine('auto'), { data: req.crf.pixels, width: cams.width, height: cams.height, channels: 3 }, cams.cams, cams.classes, req.keep, req.crf)
     : camLabelMap(cams, req.bgThreshold, req.keep);
   const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height }, undefined, PNG_LEVEL);

@@ -21,7 +21,8 @@ import { removeStaleTempFiles } from '../files/atomic-write.ts';
 import { Progress } from '../progress.ts';
 import type { CamCrfOptions } from '../../crf/cam-crf.ts';
 import type { CrfParams } from '../../crf/params.ts';
-import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
+import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage, type SaliencyLabelling } from './pseudo-label-tasks.ts';
+import { saliencyMapPath } from '../saliency/saliency-maps.ts';
 import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
 import { WorkerPool } from '../worker-pool.ts';
 
@@ -42,6 +43,8 @@ export interface PseudoLabelOptions {
   useImageLabels: boolean;
   /** Labels by the dense CRF on the CAMs (psa's background rule, see runtime/crf/cam-crf.ts) instead of bgThreshold. */
   crf?: CamCrfOptions;
+  /** Labels from saliency maps <dir>/<id>.png instead (Algorithm 1 with the CAMs, or saliency alone). */
+  saliency?: SaliencyLabelling & { dir: string };
   /** Write the CAMs (.npy) next to the labels (default true). */
   writeCams?: boolean;
   /** CAM file layout (default 'npy': float32 [C, H, W]; 'irn-dict': IRNet's pickled {keys, cam, high_res}). */
@@ -76,6 +79,8 @@ export interface PseudoLabelSummary {
   cam_format: CamFormat;
   /** the dense CRF's parameters and background exponent, when labels went through it */
   crf?: CrfParams & { alpha: number };
+  /** how saliency made the labels, when it did */
+  saliency?: SaliencyLabelling & { dir: string };
   workers: number;
   out: string;
 }
@@ -212,6 +217,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
           keep,
           camFormat,
           ...(o.crf && prepared.pixels ? { crf: { ...o.crf, pixels: prepared.pixels } } : {}),
+          ...(o.saliency ? { saliency: { rule: o.saliency.rule, gamma1: o.saliency.gamma1, gamma2: o.saliency.gamma2, threshold: o.saliency.threshold, path: saliencyMapPath(o.saliency.dir, item.id) } } : {}),
           labelPath: labelPath(o.outDir, item.id),
           camPath: camPath(o.outDir, item.id),
         })
@@ -249,6 +255,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
     use_image_labels: o.useImageLabels,
     cam_format: camFormat,
     ...(o.crf ? { crf: { ...o.crf.params, alpha: o.crf.alpha } } : {}),
+    ...(o.saliency ? { saliency: o.saliency } : {}),
     workers,
     out: o.outDir,
   };
