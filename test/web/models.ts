@@ -4,8 +4,17 @@
 import { exportOnnx } from '../../export/export-onnx.ts';
 import { initialiseAll } from '../../graphs/module.ts';
 import { defaultClassNames, getGraph } from '../../graphs/registry.ts';
+import { resolveOptions } from '../../graphs/methods/method.ts';
+import { getMethod } from '../../graphs/methods/registry.ts';
 
 export function camTinyModelBytes(seed = 0): Uint8Array {
   const graph = getGraph('cam-tiny', { classNames: defaultClassNames() });
   return exportOnnx(graph, initialiseAll(graph.module, seed));
+}
+
+/** The Grad-CAM method on cam-tiny (one hidden layer of 128), seeded random initialisation. */
+export function gradCamTinyModelBytes(seed = 0): Uint8Array {
+  const def = getMethod('gradcam');
+  const model = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, {}) });
+  return exportOnnx(model.graph, initialiseAll(model.module, seed));
 }
