@@ -10,6 +10,8 @@ import { exportOnnx } from '../../export/export-onnx.ts';
 import { ortForward, tfjsForward, verifyExport } from '../../export/verify.ts';
 import { createFeatureBackbone } from '../../graphs/backbones/index.ts';
 import { GradCamNet, gradCamGraph } from '../../graphs/methods/gradcam/model.ts';
+import { getMethod } from '../../graphs/methods/registry.ts';
+import { resolveOptions } from '../../graphs/methods/method.ts';
 import { initialiseAll } from '../../graphs/module.ts';
 import { Rng } from '../../graphs/rng.ts';
 import { gradCamByAutodiff } from '../../train/gradcam-autodiff.ts';
@@ -118,4 +120,20 @@ test('with a linear head (no hidden layer) Grad-CAM is the CAM ReLU(W·A)', asyn
     }
   const d = maxAbsDiff(ref.maps, cam);
   assert.ok(d <= 1e-4 * Math.max(1, maxAbs(cam)), `Grad-CAM vs CAM of a linear head: ${d}`);
+});
+
+test("the paper's configuration, VGG-16 (vgg16d) with fc6/fc7, at width/16: exported Grad-CAM equals autodiff", async () => {
+  const def = getMethod('gradcam');
+  const m = def.build({ backbone: 'vgg16d-w16', classNames: CLASSES, options: resolveOptions(def, {}) });
+  const net = m.module as GradCamNet;
+  assert.deepEqual(net.head.hidden.map((l) => l.outFeatures), [256, 256], 'fc6, fc7: 4096/16 each');
+  assert.throws(() => def.build({ backbone: 'cam-tiny', classNames: CLASSES, options: resolveOptions(def, { hidden: '8,x' }) }), /--hidden must be 'auto' or a comma list/);
+  const values = initialiseAll(net, 5);
+  const image = randomImage(1, 41, 35, 6);
+  const ref = await gradCamByAutodiff(net, values, image);
+  const onnx = await ortForward(exportOnnx(m.graph, values), { image });
+  assert.deepEqual(onnx.raw_cams.dims, [1, CLASSES.length, 6, 5]);
+  const d = maxAbsDiff(maxNormalised(onnx.raw_cams.data, CLASSES.length), maxNormalised(ref.maps, CLASSES.length));
+  assert.ok(maxAbs(ref.maps) > 0, 'some map is non-zero');
+  assert.ok(d <= 1e-4, `exported Grad-CAM vs autodiff on vgg16d-w16: ${d}`);
 });

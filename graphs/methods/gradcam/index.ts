@@ -16,9 +16,15 @@ const SMALL_NET: TrainingHyper = { epochs: 12, batch: 16, lr: 0.05, crop: 64, mo
 // epochs is not offered by the trainer (poly decay only); poly over 15 epochs is used instead.
 const PAPER_NET: TrainingHyper = { epochs: 15, batch: 16, lr: 0.001, crop: 224, momentum: 0.9, weightDecay: 5e-4, warmup: 0 };
 
-/** Hidden widths of the head: the option's comma list, or per backbone for 'auto'. */
+/**
+ * Hidden widths of the head: the option's comma list, or for 'auto' one layer of 128 on cam-tiny
+ * and the paper's fc6, fc7 (4096, 4096) otherwise, divided like the backbone by its -w<N> suffix.
+ */
 export function hiddenWidths(option: string, backbone: string): number[] {
-  if (option === 'auto') return backbone.startsWith('cam-tiny') ? [128] : [4096, 4096];
+  if (option === 'auto') {
+    const divisor = Number(/-w(\d+)/.exec(backbone)?.[1] ?? 1);
+    return (backbone.startsWith('cam-tiny') ? [128] : [4096, 4096]).map((w) => Math.max(4, Math.round(w / divisor)));
+  }
   const widths = option.split(',').map((s) => Number(s.trim()));
   if (!widths.length || widths.some((w) => !Number.isInteger(w) || w < 1))
     throw new Error(`method gradcam: --hidden must be 'auto' or a comma list of positive integers, got '${option}'`);
