@@ -160,9 +160,14 @@ async function runOne(e: Entry, seed: number): Promise<RunResult> {
     if (!existsSync(model)) await wsss(['export', '--run', run, '--out', model, '--verify'], trainLog);
   }
   const pseudo = join(dir, 'pseudo');
-  await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu', ...(e.pseudoFlags ?? [])], log);
+  // An inference variant labels its row's saved CAMs with its own flags (the model is not rerun).
+  const cams = join(e.trainKey ? join(trainDir, 'pseudo') : pseudo, 'cams');
+  if (e.trainKey) {
+    if (!existsSync(cams)) await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', join(trainDir, 'pseudo'), '--use-image-labels', '--ep', 'cpu'], trainLog);
+    await wsss(['pseudo-label', '--from-cams', cams, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', ...(e.pseudoFlags ?? [])], log);
+  } else await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu'], log);
   const evalJson = JSON.parse(
-    await wsss(['eval', '--gt', data, '--pred', join(pseudo, 'labels'), '--cams', join(pseudo, 'cams'), '--list', join(data, 'ImageSets', 'Segmentation', 'train.txt')], log),
+    await wsss(['eval', '--gt', data, '--pred', join(pseudo, 'labels'), '--cams', cams, '--list', join(data, 'ImageSets', 'Segmentation', 'train.txt')], log),
   ) as { miou: number; best_threshold: number; cams: { miou: number } };
   const recall = await partRecall(pseudo);
   const r: RunResult = {

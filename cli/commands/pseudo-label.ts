@@ -8,7 +8,8 @@ import { ALGORITHM1_DEFAULTS } from '../../runtime/saliency/algorithm1.ts';
 import { DEFAULT_SALIENCY_THRESHOLD } from '../../runtime/saliency/saliency-labels.ts';
 
 interface Args extends CrfArgs {
-  model: string;
+  model?: string;
+  'from-cams'?: string;
   data: string;
   list?: string;
   split: string;
@@ -38,7 +39,8 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withCrfOptions(y, "refine the labels with the dense CRF on [background, CAMs], background = (1 − max CAM)^α (psa's rule; replaces --bg-threshold)")
       .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF: background exponent α of (1 − max CAM)^α (psa: 32 high / 4 low; EDAM: 1)' })
-      .option('model', { type: 'string', demandOption: true, describe: 'exported model (.onnx) with a raw_cams output' })
+      .option('model', { type: 'string', describe: 'exported model (.onnx) with a raw_cams output' })
+      .option('from-cams', { type: 'string', describe: 'instead of --model: CAMs saved by an earlier run (<dir>/<id>.npy, float32 [C, H, W]) labelled with this run\'s rule (--bg-threshold, default 0.15; --fuse-saliency; --saliency-only)' })
       .option('data', { type: 'string', demandOption: true, describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json)' })
       .option('list', { type: 'string', describe: 'image list file (one id per line); default: ImageSets/Segmentation/<split>.txt' })
       .option('split', { type: 'string', default: 'train', describe: 'split whose list is used when --list is not given' })
@@ -69,11 +71,20 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
     if (a['fuse-saliency'] && a['saliency-only']) throw new CliError('--fuse-saliency and --saliency-only are alternatives; give one', 2);
     for (const k of ['gamma1', 'gamma2', 'saliency-threshold'] as const)
       if (!(Number.isFinite(a[k]) && a[k] >= 0 && a[k] <= 1)) throw new CliError(`--${k} must be a number in [0, 1], got ${a[k]}`, 2);
-    const saliencyRule = a['fuse-saliency'] ? 'fuse' : a['saliency-only'] ? 'only' : undefined;
+    const saliencyRule = a['fuse-saliency'] ? ('fuse' as const) : a['saliency-only'] ? ('only' as const) : undefined;
     if (!saliencyRule && a.saliency) throw new CliError('--saliency needs --fuse-saliency or --saliency-only', 2);
+    if (!!a.model === !!a['from-cams']) throw new CliError('give one of --model (run the model) and --from-cams (saved CAMs)', 2);
+    const saliency = saliencyRule ? { rule: saliencyRule, dir: a.saliency, gamma1: a.gamma1, gamma2: a.gamma2, threshold: a['saliency-threshold'] } : undefined;
+    if (a['from-cams']) {
+      if (crfParams) throw new CliError('--crf needs --model (the CRF reads the image pixels the model run prepares)', 2);
+      const { runPseudoLabelFromCams } = await import('../pseudo-label-cams-run.ts');
+      const s = await runPseudoLabelFromCams({ cams: a['from-cams'], data: a.data, list: a.list, split: a.split, out: a.out, bgThreshold: a['bg-threshold'], useImageLabels: a['use-image-labels'], saliency });
+      if (s.failed) throw new CliError(`${s.failed} of ${s.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
+      return;
+    }
     const { runPseudoLabel } = await import('../pseudo-label-run.ts');
     const summary = await runPseudoLabel({
-      model: a.model,
+      model: a.model!,
       data: a.data,
       list: a.list,
       split: a.split,
@@ -89,7 +100,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       workers: a.workers,
       threads: a.threads,
       crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] ?? 1 } : undefined,
-      saliency: saliencyRule ? { rule: saliencyRule, dir: a.saliency, gamma1: a.gamma1, gamma2: a.gamma2, threshold: a['saliency-threshold'] } : undefined,
+      saliency,
     });
     if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
   },
