@@ -12,7 +12,7 @@
 // (runtime/cam/multiscale.ts). Classes not in C are never labelled; an empty C is all background.
 // Isomorphic: plain arrays in and out, used by `wsss pseudo-label --fuse-saliency` and the web demo.
 
-/** The paper's thresholds (§3.1). */
+/** The paper's thresholds (§3, "Training/Testing Settings"). */
 export const ALGORITHM1_DEFAULTS = { gamma1: 0.2, gamma2: 0.06 } as const;
 
 export interface Algorithm1Options {

@@ -8,7 +8,7 @@
 /** The erasing thresholds of the paper's experiments: two erasing steps, three maps. */
 export const ERASING_THRESHOLDS = [0.7, 0.8];
 
-/** The mean pixel erased regions are filled with: the ImageNet mean (VGG's "mean pixel") in [0, 255]. */
+/** What erased pixels are filled with: the paper says "the average pixel value"; taken here as the ImageNet mean pixel its VGG-16 was trained with, in [0, 255]. */
 export const MEAN_PIXEL = [0.485 * 255, 0.456 * 255, 0.406 * 255];
 
 /** Planar RGB [3, H, W] in [0, 255]. */
