@@ -56,12 +56,12 @@ if (seeds < 1) {
   process.exit(2);
 }
 
-/** One row of the table: a method, or one of its registered variants. */
+/** One row of the table: a method, one of its registered variants, or one of its label variants. */
 interface Entry {
   key: string;
   method: string;
   options: Record<string, OptionValue>;
-  /** A label variant: the model of entry `modelOf`, pseudo-labelled with these extra flags. */
+  /** A label variant: the model (and saved CAMs) of entry `modelOf`, relabelled with these extra flags. */
   labelOf?: { modelOf: string; flags: string[] };
 }
 const entries: Entry[] = [];
@@ -141,7 +141,8 @@ async function partRecall(pseudo: string): Promise<{ head: number; body: number 
 const runDir = (key: string, seed: number) => join(out, 'runs', `${key.replace(':', '-')}-${backbone}-${preset}-d${dataSeed}-s${seed}${epochs ? `-e${epochs}` : ''}`);
 
 async function runOne(e: Entry, seed: number): Promise<RunResult> {
-  const config = { method: e.method, options: e.options, backbone, preset, data_seed: dataSeed, seed, epochs: epochs ?? null, ...(e.labelOf ? { pseudo_label_flags: e.labelOf.flags } : {}) };
+  // pseudo_flags: the label variant's flags as the method declares them ('{data}' unexpanded).
+  const config = { method: e.method, options: e.options, backbone, preset, data_seed: dataSeed, seed, epochs: epochs ?? null, ...(e.labelOf ? { pseudo_flags: e.labelOf.flags } : {}) };
   const dir = runDir(e.key, seed);
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) {
@@ -156,18 +157,25 @@ async function runOne(e: Entry, seed: number): Promise<RunResult> {
   const run = join(dir, 'run');
   const optionFlags = Object.entries(e.options).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const t0 = performance.now();
-  // A label variant trains nothing: it pseudo-labels the model its base entry trained (entries run in order, the base first).
+  // A label variant trains nothing: it relabels the CAMs its base entry saved (entries run in
+  // order, the base first) with its flags; --model gives the base model's label rule (not run).
   const modelDir = e.labelOf ? runDir(e.labelOf.modelOf, seed) : dir;
   const model = join(modelDir, 'model.onnx');
+  const pseudo = join(dir, 'pseudo');
+  const cams = join(modelDir, 'pseudo', 'cams');
+  const label = (out: string, logFile: string) => wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', out, '--use-image-labels', '--ep', 'cpu'], logFile);
   if (!e.labelOf) {
     await wsss(['train', '--method', e.method, '--backbone', backbone, '--data', data, '--out', run, '--seed', String(seed), ...(epochs ? ['--epochs', epochs] : []), ...optionFlags], log);
     if (!existsSync(model)) await wsss(['export', '--run', run, '--out', model, '--verify'], log);
-  } else if (!existsSync(model)) throw new Error(`${e.key}: no model ${model} (its base entry ${e.labelOf.modelOf} runs first)`);
-  const pseudo = join(dir, 'pseudo');
-  const extra = (e.labelOf?.flags ?? []).map((f) => f.replaceAll('{data}', data));
-  await wsss(['pseudo-label', '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', '--ep', 'cpu', ...extra], log);
+    await label(pseudo, log);
+  } else {
+    if (!existsSync(model)) throw new Error(`${e.key}: no model ${model} (its base entry ${e.labelOf.modelOf} runs first)`);
+    if (!existsSync(cams)) await label(join(modelDir, 'pseudo'), join(modelDir, 'log.txt'));
+    const extra = e.labelOf.flags.map((f) => f.replaceAll('{data}', data));
+    await wsss(['pseudo-label', '--from-cams', cams, '--model', model, '--data', data, '--split', 'train', '--out', pseudo, '--use-image-labels', ...extra], log);
+  }
   const evalJson = JSON.parse(
-    await wsss(['eval', '--gt', data, '--pred', join(pseudo, 'labels'), '--cams', join(pseudo, 'cams'), '--list', join(data, 'ImageSets', 'Segmentation', 'train.txt')], log),
+    await wsss(['eval', '--gt', data, '--pred', join(pseudo, 'labels'), '--cams', cams, '--list', join(data, 'ImageSets', 'Segmentation', 'train.txt')], log),
   ) as { miou: number; best_threshold: number; cams: { miou: number } };
   const recall = await partRecall(pseudo);
   const r: RunResult = {

@@ -8,8 +8,10 @@ import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label/pseudo-label.ts';
 import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
-import { PAPER_SALIENCY_FUSION } from '../runtime/cam/saliency-fusion.ts';
+import { PAPER_SALIENCY_FUSION, type SaliencyFusion } from '../runtime/cam/saliency-fusion.ts';
 import type { CamCrfOptions } from '../runtime/crf/cam-crf.ts';
+import type { SaliencyLabelling } from '../runtime/saliency/saliency-labelling.ts';
+import { SALIENCY_DIR } from '../runtime/node/files/saliency-map.ts';
 import { CliError } from './errors.ts';
 
 export interface PseudoLabelRunOptions {
@@ -30,13 +32,31 @@ export interface PseudoLabelRunOptions {
   camFormat?: 'npy' | 'irn-dict';
   workers?: number;
   threads?: number;
-  /** Saliency maps (<dir>/<id>.png, grey 0..255): labels by Algorithm 1 with the model's rule (EDAM), else the paper's defaults. */
-  saliency?: string;
+  /** Labels from saliency maps instead of the background threshold (see SaliencyRequest). */
+  saliency?: SaliencyRequest;
   /** labels by the dense CRF (see runtime/crf/cam-crf.ts) */
   crf?: CamCrfOptions;
   quiet?: boolean;
   /** Label only this shard of the list (runtime/node/pseudo-label/shards.ts); its summary goes to shards/. */
   shard?: Shard | null;
+}
+
+/**
+ * Saliency labelling as `wsss pseudo-label` asks for it: the maps <dir>/<id>.png (default
+ * <data>/SaliencyMaps) and the rule — 'model': the model's own label rule (EDAM's Algorithm 1
+ * with its θ, α, β; the EDAM paper's 20, 0.25, 0.95 for a model whose rule names none), chosen by
+ * `--saliency DIR` alone; 'fuse' (Xu et al.'s Algorithm 1, --fuse-saliency) and 'only'
+ * (saliency alone, --saliency-only) by their flags.
+ */
+export type SaliencyRequest = { dir?: string } & ({ rule: 'model' } | { rule: 'fuse'; gamma1: number; gamma2: number } | { rule: 'only'; threshold: number });
+
+/** The maps' folder and the rule of a request; `modelRule`: the saliency fusion the model's label rule names, if any. */
+export function resolveSaliency(req: SaliencyRequest, data: string, modelRule: SaliencyFusion | null): { dir: string; labelling: SaliencyLabelling } {
+  const dir = req.dir ?? join(data, SALIENCY_DIR);
+  if (!existsSync(dir)) throw new CliError(`saliency maps: ${dir} does not exist (make them with \`wsss saliency\`, or give --saliency DIR)`, 2);
+  const labelling: SaliencyLabelling =
+    req.rule === 'model' ? (modelRule ?? PAPER_SALIENCY_FUSION) : req.rule === 'fuse' ? { rule: 'fuse', gamma1: req.gamma1, gamma2: req.gamma2 } : { rule: 'only', threshold: req.threshold };
+  return { dir, labelling };
 }
 
 /**
@@ -67,6 +87,9 @@ export function summaryFileText(s: PseudoLabelSummary, model: string): string {
 }
 
 export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLabelSummary> {
+  if (o.saliency && o.crf) throw new CliError('saliency labelling (--saliency, --fuse-saliency, --saliency-only) and --crf are two ways to find the background: give one', 2);
+  if (o.saliency?.rule === 'only' && !o.useImageLabels) throw new CliError('--saliency-only needs --use-image-labels (saliency has no classes of its own)', 2);
+  if (o.saliency) resolveSaliency(o.saliency, o.data, null); // the folder checked before the model loads
   let ds: VocDataset;
   try {
     ds = VocDataset.open(o.data);
@@ -109,9 +132,7 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     throw new CliError((e as Error).message, 2);
   }
   const { merge, bgThreshold, normEps } = rule;
-  if (o.saliency && o.crf) throw new CliError('--saliency and --crf are two ways to find the background: give one', 2);
-  if (o.saliency && !existsSync(o.saliency)) throw new CliError(`--saliency: ${o.saliency} does not exist`, 2);
-  const saliency = o.saliency ? { dir: o.saliency, fusion: rule.saliency ?? PAPER_SALIENCY_FUSION } : undefined;
+  const saliency = o.saliency ? resolveSaliency(o.saliency, o.data, rule.saliency) : undefined;
   const summary = await pseudoLabel(model, items, {
     outDir: o.out,
     multiScale: { scales: o.scales, flip: o.flip, rule: o.merge ?? merge, normEps },

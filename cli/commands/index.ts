@@ -14,6 +14,7 @@ import { segmentCommand } from './segment.ts';
 import { doctorCommand } from './doctor.ts';
 import { methodsCommand } from './methods.ts';
 import { quantizeCommand } from './quantize.ts';
+import { saliencyCommand } from './saliency.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -23,6 +24,7 @@ export const commands: CommandModule<any, any>[] = [
   trainCommand,
   exportCommand,
   quantizeCommand,
+  saliencyCommand,
   pseudoLabelCommand,
   refineCommand,
   segmentCommand,

@@ -4,9 +4,13 @@ import { CliError } from '../errors.ts';
 import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { parseScales, parseProviders } from '../options.ts';
+import { ALGORITHM1_DEFAULTS } from '../../runtime/saliency/algorithm1.ts';
+import { DEFAULT_SALIENCY_THRESHOLD } from '../../runtime/saliency/saliency-labels.ts';
+import type { SaliencyRequest } from '../pseudo-label-run.ts';
 
 interface Args extends CrfArgs {
   model?: string;
+  'from-cams'?: string;
   data?: string;
   list?: string;
   split: string;
@@ -25,7 +29,12 @@ interface Args extends CrfArgs {
   workers?: number;
   threads?: number;
   'crf-alpha': number;
+  'fuse-saliency': boolean;
+  'saliency-only': boolean;
   saliency?: string;
+  gamma1: number;
+  gamma2: number;
+  'saliency-threshold': number;
 }
 
 export const pseudoLabelCommand: CommandModule<object, Args> = {
@@ -34,7 +43,8 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withCrfOptions(y, "refine the labels with the dense CRF on [background, CAMs], background = (1 − max CAM)^α (psa's rule; replaces --bg-threshold)")
       .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF: background exponent α of (1 − max CAM)^α (psa: 32 high / 4 low; EDAM: 1)' })
-      .option('model', { type: 'string', describe: 'exported model (.onnx) with a raw_cams output (required)' })
+      .option('model', { type: 'string', describe: 'exported model (.onnx) with a raw_cams output (required, except with --from-cams: there it only gives the label rule)' })
+      .option('from-cams', { type: 'string', describe: "instead of running the model: CAMs saved by an earlier run (<dir>/<id>.npy, float32 [C, H, W]) labelled with this run's rule (--bg-threshold, --saliency, --fuse-saliency, --saliency-only); with --model, that model's label rule (it is not run)" })
       .option('data', { type: 'string', describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json) (required)' })
       .option('list', { type: 'string', describe: 'image list file (one id per line); default: ImageSets/Segmentation/<split>.txt' })
       .option('split', { type: 'string', default: 'train', describe: 'split whose list is used when --list is not given' })
@@ -47,21 +57,28 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       .option('use-image-labels', { type: 'boolean', default: false, describe: "keep only each image's labelled classes (from the data set's image-level labels)" })
       .option('cams', { type: 'boolean', default: true, describe: 'write CAMs as cams/<id>.npy (float32 [C, H, W]); --no-cams skips them' })
       .option('cam-format', { type: 'string', default: 'npy', choices: ['npy', 'irn-dict'], describe: "CAM file layout: npy = float32 [C, H, W]; irn-dict = IRNet's pickled dict {keys, cam (stride 4), high_res} (np.load(..., allow_pickle=True).item())" })
-      .option('saliency', { type: 'string', describe: "folder of saliency maps <id>.png (grey 0..255, the image's size; the synthetic sets' SaliencyMaps/): labels by EDAM's Algorithm 1 with the model's θ, α, β (other models: the paper's 20, 0.25, 0.95) instead of --bg-threshold" })
+      .option('saliency', { type: 'string', describe: "folder of saliency maps <id>.png (grey 0..255, the image's size; the synthetic sets' SaliencyMaps/, or `wsss saliency`'s output). Alone: labels by the model's own rule, EDAM's Algorithm 1 with the model's θ, α, β (other models: the EDAM paper's 20, 0.25, 0.95), instead of --bg-threshold; with --fuse-saliency / --saliency-only: their maps (default <data>/SaliencyMaps)" })
       .option('workers', { type: 'number', describe: 'worker threads decoding/merging/writing around inference (default: a quarter of the cores on the CPU EP, all but one (≤ 8) on a GPU EP; 0 = none)' })
       .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: all cores; on a busy machine, cores minus --workers can be faster)' })
       .option('shard', { type: 'string', describe: "label only shard i of n of the list ('2/4', 1-based, as node's --test-shard; list positions p with p mod n = i − 1); its summary goes to OUT/shards/. Default: from the scheduler (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX)" })
       .option('num-shards', { type: 'number', describe: 'shard count where the scheduler does not give it (Kubernetes Indexed Job: its completions; AWS Batch: the array size)' })
       .option('merge-summaries', { type: 'string', describe: "combine the shard summaries in this output folder into its summary.json; names missing and failed shards (exit 1 then). Needs no model or data" })
+      .option('fuse-saliency', { type: 'boolean', default: false, describe: "labels by Algorithm 1 of Xu et al. (the Grad-CAM method): M = (CAM + S)/2 over the image's classes, background where M < --gamma1 or S < --gamma2, else argmax; maps from --saliency DIR (default <data>/SaliencyMaps)" })
+      .option('saliency-only', { type: 'boolean', default: false, describe: "labels from saliency alone (a baseline): S ≥ --saliency-threshold gets the image's (first) class; needs --use-image-labels; maps from --saliency DIR (default <data>/SaliencyMaps)" })
+      .option('gamma1', { type: 'number', default: ALGORITHM1_DEFAULTS.gamma1, describe: '--fuse-saliency: threshold γ1 on M = (CAM + S)/2 (S in [0, 1])' })
+      .option('gamma2', { type: 'number', default: ALGORITHM1_DEFAULTS.gamma2, describe: '--fuse-saliency: threshold γ2 on the saliency S (in [0, 1])' })
+      .option('saliency-threshold', { type: 'number', default: DEFAULT_SALIENCY_THRESHOLD, describe: '--saliency-only: salient where S ≥ this (S in [0, 1])' })
       .check((a) => {
         if (a['merge-summaries'] !== undefined) {
-          if (a.model || a.data || a.shard) throw new CliError('--merge-summaries OUT only reads the shard summaries in OUT: --model, --data and --shard go with a labelling run', 2);
+          if (a.model || a.data || a.shard || a['from-cams']) throw new CliError('--merge-summaries OUT only reads the shard summaries in OUT: --model, --data, --from-cams and --shard go with a labelling run', 2);
           return true;
         }
-        const missing = (['model', 'data', 'out'] as const).filter((k) => !a[k]);
+        const missing = (a['from-cams'] ? (['data', 'out'] as const) : (['model', 'data', 'out'] as const)).filter((k) => !a[k]);
         if (missing.length) throw new CliError(`missing required argument${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `--${m}`).join(', ')}`, 2);
         return true;
       })
+      .example('$0 pseudo-label --model runs/gradcam/model.onnx --data data/synth-small --out runs/gradcam/pseudo-fused --fuse-saliency --use-image-labels', "Grad-CAM fused with the data set's saliency maps (Xu et al.'s Algorithm 1)")
+      .example('$0 pseudo-label --from-cams runs/gradcam/pseudo/cams --model runs/gradcam/model.onnx --data data/synth-small --out runs/gradcam/pseudo-sal --saliency-only --use-image-labels', 'relabel saved CAMs with another rule, without running the model')
       .example('$0 pseudo-label --model runs/cam/model.onnx --data data/synth-small --out runs/cam/pseudo', 'label the train split')
       .example('$0 pseudo-label --model m.onnx --data /shared/voc --out /shared/pseudo --shard 2/4', 'the second of four shards (one machine each; same --out)')
       .example('$0 pseudo-label --merge-summaries /shared/pseudo', 'after the shards: one summary.json, missing or failed shards named')
@@ -78,6 +95,25 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       shard = resolveShard({ shard: a.shard, numShards: a['num-shards'] });
     } catch (e) {
       throw new CliError((e as Error).message, 2);
+    }
+    if (a['fuse-saliency'] && a['saliency-only']) throw new CliError('--fuse-saliency and --saliency-only are alternatives; give one', 2);
+    for (const k of ['gamma1', 'gamma2', 'saliency-threshold'] as const)
+      if (!(Number.isFinite(a[k]) && a[k] >= 0 && a[k] <= 1)) throw new CliError(`--${k} must be a number in [0, 1], got ${a[k]}`, 2);
+    // --saliency DIR alone: the model's own rule (EDAM's Algorithm 1); the Grad-CAM rules by their flags.
+    const saliency: SaliencyRequest | undefined = a['fuse-saliency']
+      ? { dir: a.saliency, rule: 'fuse', gamma1: a.gamma1, gamma2: a.gamma2 }
+      : a['saliency-only']
+        ? { dir: a.saliency, rule: 'only', threshold: a['saliency-threshold'] }
+        : a.saliency !== undefined
+          ? { dir: a.saliency, rule: 'model' }
+          : undefined;
+    if (a['from-cams']) {
+      if (crfParams) throw new CliError('--crf needs the model run (the CRF reads the image pixels it prepares), not --from-cams', 2);
+      if (shard) throw new CliError('--shard goes with a model run, not --from-cams', 2);
+      const { runPseudoLabelFromCams } = await import('../pseudo-label-cams-run.ts');
+      const s = await runPseudoLabelFromCams({ cams: a['from-cams'], model: a.model, data: a.data!, list: a.list, split: a.split, out: a.out!, bgThreshold: a['bg-threshold'], useImageLabels: a['use-image-labels'], saliency });
+      if (s.failed) throw new CliError(`${s.failed} of ${s.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
+      return;
     }
     const { runPseudoLabel } = await import('../pseudo-label-run.ts');
     const summary = await runPseudoLabel({
@@ -97,8 +133,8 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
       camFormat: a['cam-format'] as 'npy' | 'irn-dict',
       workers: a.workers,
       threads: a.threads,
-      saliency: a.saliency,
       crf: crfParams ? { params: crfParams, alpha: a['crf-alpha'], threads: a['crf-threads'] ?? 1 } : undefined,
+      saliency,
     });
     if (summary.failed) throw new CliError(`${summary.failed} of ${summary.images} image(s) failed (listed above and in ${shard ? `${a.out}/shards/` : `${a.out}/summary.json`})`, 1);
   },

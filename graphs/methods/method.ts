@@ -127,9 +127,11 @@ export interface MethodDef {
   /** Ablation variants the benchmark trains beside the full method (name → options). */
   variants?: Record<string, Record<string, OptionValue>>;
   /**
-   * Benchmark rows that train nothing new: the method's model (or that of `variant`) pseudo-labelled
-   * with extra `wsss pseudo-label` flags (e.g. EDAM's saliency fusion); '{data}' in a flag stands
-   * for the data set's root.
+   * Benchmark rows that train nothing of their own: the trained model of the method (or of its
+   * variant `variant`) pseudo-labelled with other `wsss pseudo-label` flags (name → flags; '{data}'
+   * in a flag stands for the data set's root), e.g. EDAM's saliency fusion or Grad-CAM's
+   * --fuse-saliency. The bench relabels that row's saved CAMs (--from-cams, the model read for its
+   * label rule only), which gives the labels of a model run.
    */
   labelVariants?: Record<string, { variant?: string; pseudoLabelFlags: string[] }>;
   trainingDefaults(backbone: string): TrainingHyper;

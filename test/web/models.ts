@@ -18,3 +18,10 @@ export function vweTinyModelBytes(seed = 0): Uint8Array {
   const graph = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, { 'words-k': 16 }) }).graph;
   return exportOnnx(graph, initialiseAll(graph.module, seed));
 }
+
+/** The Grad-CAM method on cam-tiny (one hidden layer of 128), seeded random initialisation. */
+export function gradCamTinyModelBytes(seed = 0): Uint8Array {
+  const def = getMethod('gradcam');
+  const model = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, {}) });
+  return exportOnnx(model.graph, initialiseAll(model.module, seed));
+}

@@ -10,8 +10,8 @@ import { camCrfLabels, type CamCrfOptions } from '../../crf/cam-crf.ts';
 import { mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
 import { labelsByRule } from '../../cam/rule-labels.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
-import type { SaliencyFusion } from '../../cam/saliency-fusion.ts';
 import { readSaliencyMap } from '../files/saliency-map.ts';
+import { saliencyLabels, type SaliencyLabelling } from '../../saliency/saliency-labelling.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
 import type { FloatTensor } from '../../session.ts';
 import { writeFileAtomicSync } from '../files/atomic-write.ts';
@@ -57,10 +57,10 @@ export interface FinishRequest {
   camFormat: CamFormat;
   /** Labels by the dense CRF (psa's background rule) instead of the bgThreshold rule; pixels: the image's RGB bytes. */
   crf?: CamCrfOptions & { pixels: Uint8Array };
+  /** Labels from the image's saliency map (`path`, runtime/node/files/saliency-map.ts) by `labelling` instead of bgThreshold. */
+  saliency?: { path: string; labelling: SaliencyLabelling };
   labelPath: string;
   camPath: string;
-  /** Labels by Algorithm 1 (EDAM) from the image's saliency map, a grey PNG of the image's size (0..255). */
-  saliency?: { path: string; fusion: SaliencyFusion };
 }
 
 /** The CAM file's bytes in the requested format. */
@@ -79,12 +79,11 @@ function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams
 export async function finishImage(req: FinishRequest): Promise<void> {
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
-  const labels = req.crf
-    ? camCrfLabels(await loadCrfEngine('auto'), { data: req.crf.pixels, width: cams.width, height: cams.height, channels: 3 }, cams.cams, cams.classes, req.keep, req.crf)
-    : labelsByRule(cams, req.keep, {
-        bgThreshold: req.bgThreshold,
-        ...(req.saliency ? { saliency: { map: readSaliencyMap(req.saliency.path, cams.width, cams.height), fusion: req.saliency.fusion } } : {}),
-      });
+  const labels = req.saliency
+    ? saliencyLabels(req.saliency.labelling, cams.cams, cams.classes, readSaliencyMap(req.saliency.path, cams.width, cams.height), req.keep)
+    : req.crf
+      ? camCrfLabels(await loadCrfEngine('auto'), { data: req.crf.pixels, width: cams.width, height: cams.height, channels: 3 }, cams.cams, cams.classes, req.keep, req.crf)
+      : labelsByRule(cams, req.keep, { bgThreshold: req.bgThreshold });
   const png = encodeIndexedPng({ data: labels, width: cams.width, height: cams.height }, undefined, PNG_LEVEL);
   // Blocking writes: this runs in a worker thread (or inline, where nothing else waits), and
   // libuv's thread pool would add a round trip per syscall. The output folders exist already

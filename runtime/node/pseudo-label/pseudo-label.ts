@@ -21,8 +21,9 @@ import { removeStaleTempFiles } from '../files/atomic-write.ts';
 import { Progress } from '../progress.ts';
 import type { CamCrfOptions } from '../../crf/cam-crf.ts';
 import type { CrfParams } from '../../crf/params.ts';
-import type { SaliencyFusion } from '../../cam/saliency-fusion.ts';
 import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
+import { saliencyMapPath } from '../files/saliency-map.ts';
+import type { SaliencyLabelling } from '../../saliency/saliency-labelling.ts';
 import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
 import { WorkerPool } from '../worker-pool.ts';
 
@@ -43,8 +44,8 @@ export interface PseudoLabelOptions {
   useImageLabels: boolean;
   /** Labels by the dense CRF on the CAMs (psa's background rule, see runtime/crf/cam-crf.ts) instead of bgThreshold. */
   crf?: CamCrfOptions;
-  /** Labels by Algorithm 1 (EDAM) from saliency maps `dir`/<id>.png instead of bgThreshold. */
-  saliency?: { dir: string; fusion: SaliencyFusion };
+  /** Labels from saliency maps <dir>/<id>.png by `labelling` (EDAM's or Xu et al.'s Algorithm 1, or saliency alone) instead of bgThreshold. */
+  saliency?: { dir: string; labelling: SaliencyLabelling };
   /** Write the CAMs (.npy) next to the labels (default true). */
   writeCams?: boolean;
   /** CAM file layout (default 'npy': float32 [C, H, W]; 'irn-dict': IRNet's pickled {keys, cam, high_res}). */
@@ -82,8 +83,8 @@ export interface PseudoLabelSummary {
   bg_threshold: number;
   use_image_labels: boolean;
   cam_format: CamFormat;
-  /** the saliency maps and Algorithm 1's parameters, when labels came from them */
-  saliency?: { dir: string } & SaliencyFusion;
+  /** the saliency maps and the rule that made the labels from them, when it did */
+  saliency?: { dir: string } & SaliencyLabelling;
   /** the dense CRF's parameters and background exponent, when labels went through it */
   crf?: CrfParams & { alpha: number };
   workers: number;
@@ -225,7 +226,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
           keep,
           camFormat,
           ...(o.crf && prepared.pixels ? { crf: { ...o.crf, pixels: prepared.pixels } } : {}),
-          ...(o.saliency ? { saliency: { path: join(o.saliency.dir, `${item.id}.png`), fusion: o.saliency.fusion } } : {}),
+          ...(o.saliency ? { saliency: { path: saliencyMapPath(o.saliency.dir, item.id), labelling: o.saliency.labelling } } : {}),
           labelPath: labelPath(o.outDir, item.id),
           camPath: camPath(o.outDir, item.id),
         })
@@ -263,7 +264,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
     use_image_labels: o.useImageLabels,
     cam_format: camFormat,
     ...(o.crf ? { crf: { ...o.crf.params, alpha: o.crf.alpha } } : {}),
-    ...(o.saliency ? { saliency: { dir: o.saliency.dir, ...o.saliency.fusion } } : {}),
+    ...(o.saliency ? { saliency: { dir: o.saliency.dir, ...o.saliency.labelling } } : {}),
     workers,
     out: o.outDir,
   };

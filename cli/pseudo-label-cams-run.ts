@@ -1,0 +1,111 @@
+// `wsss pseudo-label --from-cams DIR [--model M]`: label maps from CAMs saved by an earlier
+// `wsss pseudo-label` (cams/<id>.npy, float32 [C, H, W], merged and max-normalised) with another
+// label rule — the background threshold, EDAM's or Xu et al.'s Algorithm 1 with saliency, or
+// saliency alone — without running the model again. --model M (the model that made the CAMs) is
+// only read for its label rule (background threshold, EDAM's θ, α, β), so that the labels equal
+// those of the model run. The benchmark's inference-only rows use it. Atomic writes, finished images
+// skipped on a rerun, bad or missing CAM/saliency files named and skipped.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { labelMapWithBackground, selectChannels } from '../runtime/cam/multiscale.ts';
+import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
+import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
+import { readNpyFloat32 } from '../runtime/node/files/npy.ts';
+import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
+import { Progress } from '../runtime/node/progress.ts';
+import { readSaliencyMap, saliencyMapPath } from '../runtime/node/files/saliency-map.ts';
+import { multiScaleCamRule, type MultiScaleCamRule } from '../runtime/cam/label-rule.ts';
+import { parseModelMetadata } from '../runtime/model-metadata.ts';
+import { readOnnxMetadataProps } from '../runtime/onnx-metadata-props.ts';
+import { saliencyLabels } from '../runtime/saliency/saliency-labelling.ts';
+import { resolveSaliency, type SaliencyRequest } from './pseudo-label-run.ts';
+import { CliError } from './errors.ts';
+
+export interface PseudoLabelFromCamsOptions {
+  cams: string;
+  data: string;
+  list?: string;
+  split: string;
+  out: string;
+  /** The model that made the CAMs, read for its label rule only (default: the CAM defaults). */
+  model?: string;
+  bgThreshold?: number;
+  useImageLabels: boolean;
+  saliency?: SaliencyRequest;
+  quiet?: boolean;
+}
+
+/** The label rule in an exported model's metadata (the model is not run). */
+function modelLabelRule(path: string): MultiScaleCamRule {
+  try {
+    return multiScaleCamRule(parseModelMetadata(readOnnxMetadataProps(readFileSync(path), path), path).labelRule, path);
+  } catch (e) {
+    throw new CliError(`--model ${path}: ${(e as Error).message}`, 2);
+  }
+}
+
+export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
+  if (!existsSync(o.cams)) throw new CliError(`--from-cams: ${o.cams} does not exist`, 2);
+  if (o.saliency?.rule === 'only' && !o.useImageLabels) throw new CliError('--saliency-only needs --use-image-labels (saliency has no classes of its own)', 2);
+  if (o.model && !existsSync(o.model)) throw new CliError(`--model: ${o.model} does not exist`, 2);
+  const rule = o.model ? modelLabelRule(o.model) : multiScaleCamRule(null, 'default');
+  const saliency = o.saliency ? resolveSaliency(o.saliency, o.data, rule.saliency) : undefined;
+  let ds: VocDataset;
+  try {
+    ds = VocDataset.open(o.data);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  let ids: string[];
+  if (o.list) {
+    if (!existsSync(o.list)) throw new CliError(`--list: ${o.list} does not exist`, 2);
+    ids = parseImageList(readFileSync(o.list, 'utf8'));
+  } else ids = ds.ids(o.split);
+  const labelsDir = join(o.out, 'labels');
+  mkdirSync(labelsDir, { recursive: true });
+  removeStaleTempFiles(labelsDir);
+  const bg = o.bgThreshold ?? rule.bgThreshold;
+  const todo = ids.filter((id) => !existsSync(join(labelsDir, `${id}.png`)));
+  const progress = o.quiet ? null : new Progress({ total: ids.length, label: 'pseudo-label (saved CAMs)', unit: 'img', startAt: ids.length - todo.length });
+  const failures: string[] = [];
+  const t0 = performance.now();
+  for (const id of todo) {
+    const camPath = join(o.cams, `${id}.npy`);
+    try {
+      if (!existsSync(camPath)) throw new Error(`${camPath}: CAM file missing`);
+      const a = readNpyFloat32(camPath);
+      if (a.shape.length !== 3) throw new Error(`${camPath}: expected float32 [C, H, W], found [${a.shape.join(', ')}]`);
+      const [c, h, w] = a.shape;
+      const keep = o.useImageLabels ? (await ds.labels(id)).map((l) => l - 1) : undefined;
+      let labels: Uint8Array;
+      if (saliency) labels = saliencyLabels(saliency.labelling, a.data, c, readSaliencyMap(saliencyMapPath(saliency.dir, id), w, h), keep);
+      else {
+        const keys = keep ?? Array.from({ length: c }, (_, k) => k);
+        labels = labelMapWithBackground(selectChannels(a.data, c, h * w, keys), keys, h * w, bg);
+      }
+      writeFileAtomicSync(join(labelsDir, `${id}.png`), encodeIndexedPng({ data: labels, width: w, height: h }, undefined, 1));
+    } catch (e) {
+      failures.push(`${id}: ${(e as Error).message}`);
+    }
+    progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
+  }
+  progress?.finish();
+  const summary = {
+    images: ids.length,
+    processed: todo.length - failures.length,
+    skipped_existing: ids.length - todo.length,
+    failed: failures.length,
+    failures,
+    cams: o.cams,
+    ...(o.model ? { label_rule_of: o.model } : {}),
+    ...(saliency ? { saliency: { dir: saliency.dir, ...saliency.labelling } } : { bg_threshold: bg }),
+    use_image_labels: o.useImageLabels,
+    seconds: (performance.now() - t0) / 1000,
+    out: o.out,
+  };
+  writeFileAtomicSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  for (const f of failures) console.error(`failed: ${f}`);
+  if (!o.quiet) console.log(JSON.stringify(summary));
+  return summary;
+}

@@ -1,0 +1,105 @@
+// The work behind `wsss saliency`: a saliency map for every image of a data set from any ONNX
+// saliency model, optionally with the paper's iterative erasing (runtime/saliency/
+// iterative-erasing.ts), written as 8-bit grey PNGs <out>/<id>.png — the layout of a data set's
+// SaliencyMaps/ that `wsss pseudo-label --fuse-saliency --saliency <out>` reads. Atomic writes,
+// finished images skipped on a rerun, unreadable images reported by name.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
+import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
+import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
+import { encodeGreyPng } from '../runtime/node/files/palette-png.ts';
+import { Progress } from '../runtime/node/progress.ts';
+import { openOnnxSaliencyDetector, type SaliencyInputRange } from '../runtime/node/saliency/onnx-saliency-detector.ts';
+import { saliencyMapPath } from '../runtime/node/files/saliency-map.ts';
+import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
+import { saliencyWithErasing } from '../runtime/saliency/iterative-erasing.ts';
+import { CliError } from './errors.ts';
+
+export interface SaliencyRunOptions {
+  model: string;
+  data: string;
+  list?: string;
+  split: string;
+  out: string;
+  providers: string[];
+  /** Iterative erasing with these thresholds (empty: the detector alone). */
+  erase: number[];
+  input: SaliencyInputRange;
+  size?: number;
+  quiet?: boolean;
+}
+
+export interface SaliencyRunSummary {
+  images: number;
+  processed: number;
+  skipped_existing: number;
+  failed: number;
+  failures: string[];
+  erasing_thresholds: number[];
+  provider: string;
+  seconds: number;
+  out: string;
+}
+
+export async function runSaliency(o: SaliencyRunOptions): Promise<SaliencyRunSummary> {
+  let ds: VocDataset;
+  try {
+    ds = VocDataset.open(o.data);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  let ids: string[];
+  if (o.list) {
+    if (!existsSync(o.list)) throw new CliError(`--list: ${o.list} does not exist`, 2);
+    ids = parseImageList(readFileSync(o.list, 'utf8'));
+  } else ids = ds.ids(o.split);
+  let detector;
+  try {
+    detector = await openOnnxSaliencyDetector(o.model, { providers: o.providers, input: o.input, size: o.size });
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  mkdirSync(o.out, { recursive: true });
+  removeStaleTempFiles(o.out);
+  const todo = ids.filter((id) => !existsSync(saliencyMapPath(o.out, id)));
+  const progress = o.quiet ? null : new Progress({ total: ids.length, label: 'saliency', unit: 'img', startAt: ids.length - todo.length });
+  const failures: string[] = [];
+  const t0 = performance.now();
+  let processed = 0;
+  try {
+    for (const id of todo) {
+      const path = ds.imagePath(id);
+      try {
+        const px = await decodeImageFile(path);
+        const img = { data: pixelsToPlanarRgb(px), height: px.height, width: px.width };
+        const { saliency } = await saliencyWithErasing(detector.detect, img, o.erase);
+        const grey = new Uint8Array(saliency.length);
+        for (let i = 0; i < grey.length; i++) grey[i] = Math.round(255 * saliency[i]);
+        writeFileAtomicSync(saliencyMapPath(o.out, id), encodeGreyPng({ width: px.width, height: px.height, data: grey }));
+        processed++;
+      } catch (e) {
+        failures.push(`${path}: ${(e as Error).message}`);
+      }
+      progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
+    }
+  } finally {
+    await detector.release();
+  }
+  progress?.finish();
+  const summary: SaliencyRunSummary = {
+    images: ids.length,
+    processed,
+    skipped_existing: ids.length - todo.length,
+    failed: failures.length,
+    failures,
+    erasing_thresholds: o.erase,
+    provider: detector.provider,
+    seconds: (performance.now() - t0) / 1000,
+    out: o.out,
+  };
+  for (const f of failures) console.error(`failed: ${f}`);
+  if (!o.quiet) console.log(JSON.stringify(summary));
+  return summary;
+}
+
