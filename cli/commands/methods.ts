@@ -17,6 +17,7 @@ export const methodsCommand: CommandModule<object, { json: boolean }> = {
       backbones: m.backbones,
       options: m.options,
       variants: m.variants ?? {},
+      label_variants: m.labelVariants ?? {},
       training_defaults: Object.fromEntries(m.backbones.map((b) => [b, m.trainingDefaults(b)])),
     }));
     if (a.json) {
@@ -27,6 +28,8 @@ export const methodsCommand: CommandModule<object, { json: boolean }> = {
       console.log(`${m.name} — ${m.title}\n  ${m.paper}\n  ${m.description}\n  backbones: ${m.backbones.join(', ')}`);
       for (const [name, o] of Object.entries(m.options)) console.log(`  --${name} (${o.type}, default ${o.default}): ${o.describe}`);
       for (const [name, v] of Object.entries(m.variants)) console.log(`  variant ${name}: ${JSON.stringify(v)}`);
+      for (const [name, v] of Object.entries(m.label_variants))
+        console.log(`  label variant ${name}: the ${v.variant ? `'${v.variant}' variant's` : "method's"} model, pseudo-labelled with ${v.pseudoLabelFlags.join(' ')}`);
       console.log('');
     }
     console.log('backbones:');
