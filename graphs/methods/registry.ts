@@ -3,8 +3,9 @@
 
 import { camMethod } from './cam/index.ts';
 import type { MethodDef } from './method.ts';
+import { oneStageMethod } from './onestage/index.ts';
 
-const methods: MethodDef[] = [camMethod];
+const methods: MethodDef[] = [camMethod, oneStageMethod];
 
 export function methodNames(): string[] {
   return methods.map((m) => m.name);

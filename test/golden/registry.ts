@@ -15,4 +15,10 @@ export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   cam_multiscale_edam: () => import('./modules/cam_multiscale_edam.ts').then((m) => m.run),
   multilabel_soft_margin: () => import('./modules/multilabel_soft_margin.ts').then((m) => m.run),
   miou: () => import('./modules/miou.ts').then((m) => m.run),
+  pamr: () => import('./modules/pamr.ts').then((m) => m.run),
+  ngwp_focal: () => import('./modules/ngwp_focal.ts').then((m) => m.run),
+  stage_net_train_forward: () => import('./modules/stage_net_train_forward.ts').then((m) => m.run),
+  pseudo_gt_from_pamr: () => import('./modules/pseudo_gt_from_pamr.ts').then((m) => m.run),
+  balanced_ce_loss: () => import('./modules/balanced_ce_loss.ts').then((m) => m.run),
+  sg_gci: () => import('./modules/sg_gci.ts').then((m) => m.run),
 };
