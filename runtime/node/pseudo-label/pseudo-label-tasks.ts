@@ -9,6 +9,8 @@
 import { camCrfLabels, type CamCrfOptions } from '../../crf/cam-crf.ts';
 import { camLabelMap, mergeImageCams, viewInputs, type MultiScaleOptions, type ScaleOutput } from '../../cam/multiscale-cams.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
+import type { OneStageMaskRule } from '../../cam/label-rule.ts';
+import { oneStageImageLabels } from '../../cam/onestage-merge.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
 import type { FloatTensor } from '../../session.ts';
 import { writeFileAtomicSync } from '../files/atomic-write.ts';
@@ -54,6 +56,8 @@ export interface FinishRequest {
   camFormat: CamFormat;
   /** Labels by the dense CRF (psa's background rule) instead of the bgThreshold rule; pixels: the image's RGB bytes. */
   crf?: CamCrfOptions & { pixels: Uint8Array };
+  /** A 1-Stage model: `outputs` hold its softmax masks, merged by the 1-Stage rule instead of the CAM one. */
+  onestage?: OneStageMaskRule;
   labelPath: string;
   camPath: string;
 }
@@ -72,6 +76,7 @@ function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams
 }
 
 export async function finishImage(req: FinishRequest): Promise<void> {
+  if (req.onestage) return finishOneStageImage(req, req.onestage);
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
   const labels = req.crf
@@ -82,5 +87,16 @@ export async function finishImage(req: FinishRequest): Promise<void> {
   // libuv's thread pool would add a round trip per syscall. The output folders exist already
   // (pseudoLabel creates them once).
   if (req.camFormat !== 'none') writeFileAtomicSync(req.camPath, camFileBytes(req, cams), { ensureDir: false });
+  writeFileAtomicSync(req.labelPath, png, { ensureDir: false });
+}
+
+/** finishImage for 1-Stage masks: label map by the 1-Stage merge; the CAM file holds the merged foreground masks [C, H, W]. */
+function finishOneStageImage(req: FinishRequest, rule: OneStageMaskRule): void {
+  if (req.crf) throw new Error('the dense CRF on 1-Stage masks is not supported by pseudo-label (use wsss refine --crf on the masks)');
+  if (req.camFormat === 'irn-dict') throw new Error("--cam-format irn-dict holds CAMs; a 1-Stage model's masks are saved as npy");
+  const { merged, pred, channels } = oneStageImageLabels(req.outputs, req.height, req.width, rule, req.keep);
+  const hw = req.height * req.width;
+  const png = encodeIndexedPng({ data: pred, width: req.width, height: req.height }, undefined, PNG_LEVEL);
+  if (req.camFormat !== 'none') writeFileAtomicSync(req.camPath, encodeNpy([channels - 1, req.height, req.width], merged.subarray(hw)), { ensureDir: false });
   writeFileAtomicSync(req.labelPath, png, { ensureDir: false });
 }

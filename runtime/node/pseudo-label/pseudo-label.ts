@@ -24,6 +24,7 @@ import type { CrfParams } from '../../crf/params.ts';
 import { finishImage, prepareImage, type CamFormat, type FinishRequest, type PreparedImage } from './pseudo-label-tasks.ts';
 import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
 import { WorkerPool } from '../worker-pool.ts';
+import type { OneStageMaskRule } from '../../cam/label-rule.ts';
 
 export type { CamFormat } from './pseudo-label-tasks.ts';
 
@@ -42,6 +43,8 @@ export interface PseudoLabelOptions {
   useImageLabels: boolean;
   /** Labels by the dense CRF on the CAMs (psa's background rule, see runtime/crf/cam-crf.ts) instead of bgThreshold. */
   crf?: CamCrfOptions;
+  /** A 1-Stage model (label rule 'onestage-masks'): its 'masks' output merged by the 1-Stage rule. */
+  onestage?: OneStageMaskRule;
   /** Write the CAMs (.npy) next to the labels (default true). */
   writeCams?: boolean;
   /** CAM file layout (default 'npy': float32 [C, H, W]; 'irn-dict': IRNet's pickled {keys, cam, high_res}). */
@@ -196,7 +199,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
       }
       let outputs: ScaleOutput[];
       try {
-        const views = await runScaleViews((input) => model.run({ image: input }), prepared.views);
+        const views = await runScaleViews((input) => model.run({ image: input }), prepared.views, o.onestage ? 'masks' : 'raw_cams');
         outputs = views.map(({ scale, rawCams, scores }) => ({ scale, rawCams: ownCopy(rawCams), scores: scores ? ownCopy(scores) : undefined }));
       } catch (e) {
         fail(item, `inference failed: ${(e as Error).message}`);
@@ -212,6 +215,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
           keep,
           camFormat,
           ...(o.crf && prepared.pixels ? { crf: { ...o.crf, pixels: prepared.pixels } } : {}),
+          ...(o.onestage ? { onestage: o.onestage } : {}),
           labelPath: labelPath(o.outDir, item.id),
           camPath: camPath(o.outDir, item.id),
         })
@@ -244,7 +248,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
     provider: model.provider,
     scales: o.multiScale.scales,
     flip: o.multiScale.flip,
-    merge_rule: o.multiScale.rule,
+    merge_rule: o.onestage ? `onestage-masks (mean, bg^${o.onestage.bgPow})` : o.multiScale.rule,
     bg_threshold: o.bgThreshold,
     use_image_labels: o.useImageLabels,
     cam_format: camFormat,
