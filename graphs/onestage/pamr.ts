@@ -4,11 +4,11 @@
 // the same function runs in training (tfjs), in an exported model and standalone (`wsss refine
 // --pamr` exports just this graph).
 //
-// Layout: every neighbour set is one depthwise convolution with one-hot 3×3 kernels (dilation d)
-// on the replicate-padded input, giving [B, C·8, H, W] with channel c·8 + q = neighbour q of
-// channel c. Sums over q and the broadcasts between the per-pixel [B, 8, H, W] affinities and
-// the C·8 channels are 1×1 convolutions with 0/1 weights — all rank-4 ops that both interpreters
-// run natively, a handful per iteration instead of one per neighbour.
+// Layout: the neighbours of every dilation are slices of one replicate-padded copy of the input,
+// concatenated to [B, P·C, H, W] (channel j·C + c = neighbour j of channel c; P = 8·|D|,
+// dilation-major). Sums over neighbours and the broadcasts between the per-pixel [B, P, H, W]
+// affinities and the P·C channels are 1×1 convolutions with 0/1 weights — a few rank-4 ops per
+// iteration (slices are plain copies in both interpreters) instead of one product per neighbour.
 
 import type { Ops, Tensor } from '../ops.ts';
 
@@ -42,58 +42,51 @@ function checkDilations(dilations: number[]): number {
   return Math.max(...dilations);
 }
 
-/** Depthwise weights [C·8, 1, 3, 3]: output channel c·8 + q picks neighbour q of channel c. */
-function neighbourKernel(ops: Ops, channels: number): Tensor {
-  const w = new Float32Array(channels * Q * 9);
-  for (let c = 0; c < channels; c++)
-    NEIGHBOUR_OFFSETS.forEach(([dy, dx], q) => {
-      w[(c * Q + q) * 9 + (dy + 1) * 3 + (dx + 1)] = 1;
-    });
-  return ops.constant(w, [channels * Q, 1, 3, 3]);
+/** 1×1 weights [C, P·C, 1, 1] summing channels j·C + c over j into c, times `scale`. */
+function sumOverNeighbours(ops: Ops, channels: number, p: number, scale = 1): Tensor {
+  const w = new Float32Array(channels * p * channels);
+  for (let c = 0; c < channels; c++) for (let j = 0; j < p; j++) w[c * p * channels + j * channels + c] = scale;
+  return ops.constant(w, [channels, p * channels, 1, 1]);
 }
 
-/** 1×1 weights [C, C·8, 1, 1] summing channels c·8 .. c·8 + 7 into c, times `scale`. */
-function groupSumKernel(ops: Ops, channels: number, scale = 1): Tensor {
-  const w = new Float32Array(channels * channels * Q);
-  for (let c = 0; c < channels; c++) for (let q = 0; q < Q; q++) w[c * channels * Q + c * Q + q] = scale;
-  return ops.constant(w, [channels, channels * Q, 1, 1]);
+/** 1×1 weights [P, P·C, 1, 1] summing channels j·C + c over c into j, times `scale`. */
+function sumOverChannels(ops: Ops, channels: number, p: number, scale: number): Tensor {
+  const w = new Float32Array(p * p * channels);
+  for (let j = 0; j < p; j++) for (let c = 0; c < channels; c++) w[j * p * channels + j * channels + c] = scale;
+  return ops.constant(w, [p, p * channels, 1, 1]);
 }
 
-/** 1×1 weights [8, C·8, 1, 1] summing channels q, 8 + q, … (one neighbour over all C), times `scale`. */
-function neighbourSumKernel(ops: Ops, channels: number, scale: number): Tensor {
-  const w = new Float32Array(Q * channels * Q);
-  for (let q = 0; q < Q; q++) for (let c = 0; c < channels; c++) w[q * channels * Q + c * Q + q] = scale;
-  return ops.constant(w, [Q, channels * Q, 1, 1]);
+/** 1×1 weights [P·C, P, 1, 1] copying neighbour j's map to every channel j·C + c. */
+function tileNeighbours(ops: Ops, channels: number, p: number): Tensor {
+  const w = new Float32Array(p * channels * p);
+  for (let j = 0; j < p; j++) for (let c = 0; c < channels; c++) w[(j * channels + c) * p + j] = 1;
+  return ops.constant(w, [p * channels, p, 1, 1]);
 }
 
-/** 1×1 weights [C·8, 8, 1, 1] copying neighbour q to every channel c·8 + q. */
-function tileNeighboursKernel(ops: Ops, channels: number): Tensor {
-  const w = new Float32Array(channels * Q * Q);
-  for (let c = 0; c < channels; c++) for (let q = 0; q < Q; q++) w[(c * Q + q) * Q + q] = 1;
-  return ops.constant(w, [channels * Q, Q, 1, 1]);
-}
-
-/** Depthwise 1×1 weights [C·8, 1, 1, 1] of ones: channel c copied to c·8 .. c·8 + 7. */
-function tileChannelsKernel(ops: Ops, channels: number): Tensor {
-  return ops.constant(new Float32Array(channels * Q).fill(1), [channels * Q, 1, 1, 1]);
+/** 1×1 weights [P·C, C, 1, 1] copying channel c to every channel j·C + c. */
+function tileChannels(ops: Ops, channels: number, p: number): Tensor {
+  const w = new Float32Array(p * channels * channels);
+  for (let j = 0; j < p; j++) for (let c = 0; c < channels; c++) w[(j * channels + c) * channels + c] = 1;
+  return ops.constant(w, [p * channels, channels, 1, 1]);
 }
 
 /**
- * The neighbour sets of x [B, C, H, W] at every dilation, [B, C·8, H, W] each (replicate
- * padding: coordinates clamped to the border). One padding by the largest dilation, sliced per d.
+ * The neighbours of x [B, C, H, W] at every dilation with replicate padding (coordinates clamped
+ * to the border): [B, P·C, H, W], channel j·C + c = neighbour j of channel c.
  */
-function neighbourSets(ops: Ops, x: Tensor, channels: number, dilations: number[], kernel: Tensor): Tensor[] {
+function neighbours(ops: Ops, x: Tensor, dilations: number[]): Tensor {
   // On a map of static size, an offset of max(H, W) − 1 or more lands on the border whatever the
   // pixel, so larger dilations give the same neighbours as that one: cap them (less padding).
   const [, , h, w] = ops.shape(x);
   if (h !== null && w !== null) dilations = dilations.map((d) => Math.min(d, Math.max(1, Math.max(h, w) - 1)));
   const dmax = Math.max(...dilations);
   const padded = ops.pad(x, [dmax, dmax, dmax, dmax], 'edge');
-  return dilations.map((d) => {
-    const m = dmax - d;
-    const inner = m === 0 ? padded : ops.slice(padded, [m, m], [-m, -m], [2, 3]);
-    return ops.conv2d(inner, kernel, null, { dilation: d, groups: channels });
-  });
+  // Window [dmax + δ, dmax + δ + size) of the padded axis; its end counted from the end (size is dynamic).
+  const end = (delta: number) => (dmax - delta === 0 ? 1 << 30 : -(dmax - delta));
+  const parts: Tensor[] = [];
+  for (const d of dilations)
+    for (const [dy, dx] of NEIGHBOUR_OFFSETS) parts.push(ops.slice(padded, [dmax + dy * d, dmax + dx * d], [end(dy * d), end(dx * d)], [2, 3]));
+  return ops.concat(parts, 1);
 }
 
 export interface PamrAffinity {
@@ -108,24 +101,18 @@ export function pamrAffinity(ops: Ops, image: Tensor, dilations: number[] = PAMR
   checkDilations(dilations);
   const k = ops.shape(image)[1];
   if (k === null) throw new Error('PAMR: the image channel count must be static');
-  const sets = neighbourSets(ops, image, k, dilations, neighbourKernel(ops, k));
-  const n = (Q + 1) * dilations.length; // the centre is a sample once per dilation
-  const sumK = groupSumKernel(ops, k);
-  const tileK = tileChannelsKernel(ops, k);
-  const tile = (x: Tensor) => ops.conv2d(x, tileK, null, { groups: k });
+  const p = Q * dilations.length;
+  const n = neighbours(ops, image, dilations); // [B, P·K, H, W]
+  const samples = (Q + 1) * dilations.length; // the centre is a sample once per dilation
+  const tile = tileChannels(ops, k, p);
+  const sumJ = sumOverNeighbours(ops, k, p);
   // Mean and unbiased variance of the samples, two-pass (as torch.std).
-  const total = sets.reduce((acc, s) => ops.add(acc, ops.conv2d(s, sumK, null)), ops.mul(image, dilations.length));
-  const mean = ops.div(total, n);
-  const meanTiled = tile(mean);
-  const centreDev = ops.mul(ops.pow(ops.sub(image, mean), 2), dilations.length);
-  const sq = sets.reduce((acc, s) => ops.add(acc, ops.conv2d(ops.pow(ops.sub(s, meanTiled), 2), sumK, null)), centreDev);
-  const localStd = ops.sqrt(ops.div(sq, n - 1));
+  const mean = ops.div(ops.add(ops.conv2d(n, sumJ, null), ops.mul(image, dilations.length)), samples);
+  const sq = ops.add(ops.conv2d(ops.pow(ops.sub(n, ops.conv2d(mean, tile, null)), 2), sumJ, null), ops.mul(ops.pow(ops.sub(image, mean), 2), dilations.length));
+  const localStd = ops.sqrt(ops.div(sq, samples - 1));
   // κ = mean over colour channels of −|I − N(I)| / (0.1·σ + 1e-8).
-  const imageTiled = tile(image);
-  const denomTiled = tile(ops.add(ops.mul(localStd, STD_SCALE), EPS));
-  const meanOverK = neighbourSumKernel(ops, k, -1 / k);
-  const kappa = sets.map((s) => ops.conv2d(ops.div(ops.abs(ops.sub(imageTiled, s)), denomTiled), meanOverK, null));
-  const affinity = ops.softmax(ops.concat(kappa, 1), 1);
+  const diff = ops.div(ops.abs(ops.sub(ops.conv2d(image, tile, null), n)), ops.conv2d(ops.add(ops.mul(localStd, STD_SCALE), EPS), tile, null));
+  const affinity = ops.softmax(ops.conv2d(diff, sumOverChannels(ops, k, p, -1 / k), null), 1);
   return { localStd, affinity };
 }
 
@@ -141,18 +128,12 @@ export function pamr(ops: Ops, image: Tensor, mask: Tensor, o: PamrOptions = {})
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`PAMR: iterations must be a non-negative integer, got ${iterations}`);
   const c = ops.shape(mask)[1];
   if (c === null) throw new Error('PAMR: the mask channel count must be static');
+  const p = Q * dilations.length;
   const { affinity } = pamrAffinity(ops, image, dilations);
   let m = ops.resizeBilinear(mask, { like: image }, true);
-  // Each dilation's 8 affinities copied to the C·8 channel layout of the mask's neighbours, once.
-  const tileQ = tileNeighboursKernel(ops, c);
-  const weights = dilations.map((_, i) => ops.conv2d(ops.slice(affinity, [i * Q], [(i + 1) * Q], [1]), tileQ, null));
-  const kernel = neighbourKernel(ops, c);
-  const sumC = groupSumKernel(ops, c);
-  for (let t = 0; t < iterations; t++) {
-    const sets = neighbourSets(ops, m, c, dilations, kernel);
-    // Σ_d Σ_q α·N: the products of every dilation added channel-wise, then one sum over q.
-    const weighted = sets.map((s, i) => ops.mul(s, weights[i])).reduce((a, b) => ops.add(a, b));
-    m = ops.conv2d(weighted, sumC, null);
-  }
+  // The affinities copied to the P·C channel layout of the mask's neighbours, once.
+  const weights = ops.conv2d(affinity, tileNeighbours(ops, c, p), null);
+  const sum = sumOverNeighbours(ops, c, p);
+  for (let t = 0; t < iterations; t++) m = ops.conv2d(ops.mul(neighbours(ops, m, dilations), weights), sum, null);
   return m;
 }
