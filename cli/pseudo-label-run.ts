@@ -7,7 +7,7 @@ import { shardPositions, shardSummaryPath, SHARDS_DIR, type Shard, type ShardSum
 import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label/pseudo-label.ts';
 import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
-import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
+import { DEFAULT_NORM_EPS, multiScaleCamRule, oneStageMaskRule } from '../runtime/cam/label-rule.ts';
 import { PAPER_SALIENCY_FUSION, type SaliencyFusion } from '../runtime/cam/saliency-fusion.ts';
 import type { CamCrfOptions } from '../runtime/crf/cam-crf.ts';
 import type { SaliencyLabelling } from '../runtime/saliency/saliency-labelling.ts';
@@ -122,12 +122,21 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
   // The session options of the thread plan (workers are settled once the provider is known).
   const plan = threadPlan({ cpuInference: true, workers: o.workers, threads: o.threads });
   const model = await openModelFile(o.model, { providers: o.providers, threads: plan.threads, sessionOptions: plan.sessionOptions });
-  if (!model.outputNames.includes('raw_cams'))
-    throw new CliError(`${o.model}: the model has no 'raw_cams' output (outputs: ${model.outputNames.join(', ')}); export a CAM graph`, 2);
+  let onestage;
+  try {
+    onestage = oneStageMaskRule(model.metadata.labelRule, o.model) ?? undefined;
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  const maps = onestage ? 'masks' : 'raw_cams';
+  if (!model.outputNames.includes(maps))
+    throw new CliError(`${o.model}: the model has no '${maps}' output (outputs: ${model.outputNames.join(', ')}); export a ${onestage ? '1-Stage' : 'CAM'} graph`, 2);
+  if (onestage && o.saliency) throw new CliError(`${o.model}: saliency labelling applies to CAM models, not to a 1-Stage model's masks`, 2);
+  if (onestage && o.crf) throw new CliError(`${o.model}: --crf applies to CAM models; refine a 1-Stage model's masks with wsss refine --crf`, 2);
   for (const f of model.failedProviders) if (!o.quiet) console.error(`note: execution provider ${f.provider} unavailable: ${f.error}`);
   let rule;
   try {
-    rule = multiScaleCamRule(model.metadata.labelRule, o.model);
+    rule = onestage ? { merge: 'mean' as const, bgThreshold: 0, normEps: DEFAULT_NORM_EPS, saliency: null } : multiScaleCamRule(model.metadata.labelRule, o.model);
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
@@ -143,6 +152,7 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
     camFormat: o.camFormat,
     workers: o.workers,
     crf: o.crf,
+    onestage,
     progress: !o.quiet,
     sharedOutDir: Boolean(o.shard),
   });

@@ -156,6 +156,9 @@ export class CostOps implements Ops {
   pow(a: Tensor | number, b: Tensor | number): Tensor {
     return this.binary(a, b);
   }
+  greater(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary(a, b);
+  }
 
   matmul(a: Tensor, b: Tensor, o: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
     const sa = s(a);
@@ -297,6 +300,9 @@ export class CostOps implements Ops {
   }
   dropout(x: Tensor): Tensor {
     return x;
+  }
+  bernoulli(like: Tensor): Tensor {
+    return this.out([...s(like)]);
   }
 }
 

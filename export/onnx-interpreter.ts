@@ -334,6 +334,10 @@ export class OnnxOps implements Ops {
   pow(a: Operand, b: Operand): Tensor {
     return this.binary('Pow', a, b);
   }
+  greater(a: Operand, b: Operand): Tensor {
+    const g = this.t(this.binary('Greater', a, b));
+    return this.emit('Cast', [g.name], { to: { int: 1 } }, 'float32', g.dims);
+  }
 
   // ---- linear algebra and shape ----------------------------------------------------------------
 
@@ -708,6 +712,10 @@ export class OnnxOps implements Ops {
 
   dropout(x: Tensor, _rate: number): Tensor {
     return x;
+  }
+
+  bernoulli(_like: Tensor, _p: number): Tensor {
+    throw new Error('onnx bernoulli: an exported graph is the deterministic inference form and cannot sample');
   }
 }
 

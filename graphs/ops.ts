@@ -106,6 +106,8 @@ export interface Ops {
   maximum(a: Tensor | number, b: Tensor | number): Tensor;
   minimum(a: Tensor | number, b: Tensor | number): Tensor;
   pow(a: Tensor | number, b: Tensor | number): Tensor;
+  /** 1 where a > b (strict), else 0, as float32; no gradient (a threshold, as PyTorch's `>`). */
+  greater(a: Tensor | number, b: Tensor | number): Tensor;
 
   // ---- linear algebra and shape -----------------------------------------------------------
   /** Batched matmul with numpy broadcasting of leading axes; rank ≥ 2. */
@@ -165,6 +167,12 @@ export interface Ops {
   // ---- stochastic -----------------------------------------------------------------------------
   /** Inverted dropout in training, identity otherwise. */
   dropout(x: Tensor, rate: number): Tensor;
+  /**
+   * A 0/1 float32 mask of `like`'s shape, each element 1 with probability `p`, drawn from the
+   * interpreter's seeded stream (the trainer seeds it from (seed, step), so a resumed run draws
+   * the same masks). Training only: an inference graph is deterministic and must not sample.
+   */
+  bernoulli(like: Tensor, p: number): Tensor;
 }
 
 /** Normalise a scalar-or-pair option. */

@@ -22,7 +22,8 @@ export const MAX_CLASSES = IGNORE_LABEL - 1;
  * - 'cam-threshold': over [bgThreshold, cams...] of max-normalised CAMs ([N, C, H, W]: 'cams').
  */
 export interface LabelRule {
-  kind: 'argmax' | 'cam-threshold';
+  /** 'onestage-masks': 1-Stage's rule on its masks (runtime/cam/onestage-merge.ts), from the model's label_rule. */
+  kind: 'argmax' | 'cam-threshold' | 'onestage-masks';
   output: string;
 }
 
@@ -30,8 +31,9 @@ export interface LabelRule {
  * Picks the label rule from the model's declared outputs: a segmentation output (masks, then
  * logits) when there is one, since it is the model's final answer, else its CAMs.
  */
-export function chooseLabelRule(info: Pick<ModelInfo, 'outputs' | 'graph'>): LabelRule {
+export function chooseLabelRule(info: Pick<ModelInfo, 'outputs' | 'graph'> & { labelRule?: ModelInfo['labelRule'] }): LabelRule {
   const names = info.outputs.map((o) => o.name);
+  if (info.labelRule?.kind === 'onestage-masks' && names.includes(OUTPUT_NAMES.masks)) return { kind: 'onestage-masks', output: OUTPUT_NAMES.masks };
   if (names.includes(OUTPUT_NAMES.masks)) return { kind: 'argmax', output: OUTPUT_NAMES.masks };
   if (names.includes(OUTPUT_NAMES.logits)) return { kind: 'argmax', output: OUTPUT_NAMES.logits };
   if (names.includes(OUTPUT_NAMES.cams)) return { kind: 'cam-threshold', output: OUTPUT_NAMES.cams };
@@ -70,6 +72,7 @@ export function labelsFromMaps(
   rule: LabelRule['kind'],
   options: { bgThreshold?: number; outWidth?: number; outHeight?: number } = {},
 ): LabelMap {
+  if (rule === 'onestage-masks') throw new Error("labelsFromMaps: the 'onestage-masks' rule needs the model's scores (runtime/cam/onestage-merge.ts)");
   const outH = options.outHeight ?? height;
   const outW = options.outWidth ?? width;
   const classes = rule === 'argmax' ? channels - 1 : channels;

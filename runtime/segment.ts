@@ -2,7 +2,8 @@
 // The Node server, `wsss` commands and the browser demo all call segmentPixels, so a page and a
 // server given the same pixels and model produce the same labels (up to the EP's arithmetic).
 
-import { camRuleBgThreshold } from './cam/label-rule.ts';
+import { oneStageImageLabels } from './cam/onestage-merge.ts';
+import { camRuleBgThreshold, oneStageMaskRule } from './cam/label-rule.ts';
 import { OUTPUT_NAMES } from './model-metadata.ts';
 import { chooseLabelRule, imagePlanes, labelsFromMaps, type LabelMap, type LabelRule } from './postprocess.ts';
 import { preprocessImage, type PixelImage } from './preprocess.ts';
@@ -54,11 +55,20 @@ export async function segmentPixels(model: OpenModel, image: PixelImage, options
   const ruleOutput = outputs[rule.output];
   if (!ruleOutput) throw new Error(`model ${model.metadata.graph} returned no '${rule.output}' output`);
   const maps = imagePlanes(ruleOutput, 0);
-  const labels = labelsFromMaps(maps.data, maps.channels, maps.height, maps.width, rule.kind, {
-    bgThreshold: options.bgThreshold ?? camRuleBgThreshold(model.metadata.labelRule, model.metadata.graph),
-    outWidth: tensor.width,
-    outHeight: tensor.height,
-  });
+  let labels: LabelMap;
+  if (rule.kind === 'onestage-masks') {
+    // 1-Stage, one view: classes whose sigmoid score passes the cut, background^bg_pow, argmax.
+    const scores = outputs[OUTPUT_NAMES.scores];
+    const r = oneStageMaskRule(model.metadata.labelRule, model.metadata.graph) ?? { bgPow: 3, fpCut: 0.1 };
+    const view = { scale: 1, rawCams: { data: maps.data, dims: [1, maps.channels, maps.height, maps.width] }, scores: scores && { data: scores.data.subarray(0, scores.dims[1]), dims: [1, scores.dims[1]] } };
+    const { pred } = oneStageImageLabels([view], tensor.height, tensor.width, r);
+    labels = { data: pred, width: tensor.width, height: tensor.height };
+  } else
+    labels = labelsFromMaps(maps.data, maps.channels, maps.height, maps.width, rule.kind, {
+      bgThreshold: options.bgThreshold ?? camRuleBgThreshold(model.metadata.labelRule, model.metadata.graph),
+      outWidth: tensor.width,
+      outHeight: tensor.height,
+    });
   const camOut = outputs[OUTPUT_NAMES.cams];
   const camPlanes = camOut ? imagePlanes(camOut, 0) : null;
   const scoresOut = outputs[OUTPUT_NAMES.scores];

@@ -141,7 +141,11 @@ export class TfjsOps implements Ops {
   }
 
   stopGradient(x: Tensor): Tensor {
-    return opsTensor(stopGradientOf(this.t(x)));
+    // A copy made outside the gradient tape: backpropagation never visits what produced x (a
+    // zero-gradient wrapper would still walk back through all of it, e.g. 1-Stage's PAMR, and
+    // fail on ops without gradients such as `greater`).
+    const t = this.t(x);
+    return opsTensor(tf.tensor(t.dataSync(), t.shape, t.dtype));
   }
 
   scope<R>(_name: string, fn: () => R): R {
@@ -277,6 +281,9 @@ export class TfjsOps implements Ops {
   pow(a: Tensor | number, b: Tensor | number): Tensor {
     return this.binary('pow', a, b, tf.pow);
   }
+  greater(a: Tensor | number, b: Tensor | number): Tensor {
+    return this.binary('greater', a, b, (x, y) => tf.cast(tf.greater(x, y), 'float32'));
+  }
 
   // ---- linear algebra and shape -------------------------------------------------------------
 
@@ -375,13 +382,26 @@ export class TfjsOps implements Ops {
           throw new Error(`tfjs pad: reflect padding [${pads.join(', ')}] must be smaller than the input size ${h}×${w}`);
         return opsTensor(tf.mirrorPad(xt, paddings, 'reflect'));
       case 'edge': {
-        // Replicate: gather with indices clamped to the border (differentiable through gather).
-        const clampIdx = (n: number, before: number, after: number) =>
-          tf.tensor1d(Array.from({ length: n + before + after }, (_, i) => Math.min(Math.max(i - before, 0), n - 1)), 'int32');
-        let y: tf.Tensor = xt;
-        if (top || bottom) y = tf.gather(y, clampIdx(h, top, bottom), 1);
-        if (left || right) y = tf.gather(y, clampIdx(w, left, right), 2);
-        return opsTensor(y);
+        // Replicate: the border row/column tiled and concatenated (slice, tile and concat are
+        // fast kernels on the wsss-cpu backend; a gather with clamped indices is not), differentiable.
+        const grow = (t: tf.Tensor4D, axis: 1 | 2, before: number, after: number, n: number): tf.Tensor4D => {
+          if (!before && !after) return t;
+          const edge = (at: number, count: number) => {
+            const begin = [0, 0, 0, 0];
+            const size = [-1, -1, -1, -1];
+            begin[axis] = at;
+            size[axis] = 1;
+            const reps = [1, 1, 1, 1];
+            reps[axis] = count;
+            return tf.tile(tf.slice(t, begin, size), reps);
+          };
+          const parts: tf.Tensor4D[] = [];
+          if (before) parts.push(edge(0, before) as tf.Tensor4D);
+          parts.push(t);
+          if (after) parts.push(edge(n - 1, after) as tf.Tensor4D);
+          return tf.concat(parts, axis);
+        };
+        return opsTensor(grow(grow(xt, 1, top, bottom, h), 2, left, right, w));
       }
       default:
         throw new Error(`tfjs pad: unknown mode '${mode as string}'`);
@@ -565,6 +585,15 @@ export class TfjsOps implements Ops {
     const u = tf.randomUniform(t.shape, 0, 1, 'float32', this.rng.nextU32());
     const keep = tf.cast(tf.greaterEqual(u, rate), 'float32');
     return opsTensor(tf.mul(t, tf.mul(keep, 1 / (1 - rate))));
+  }
+
+  bernoulli(like: Tensor, p: number): Tensor {
+    const t = this.t(like);
+    if (!(p >= 0 && p <= 1)) throw new Error(`tfjs bernoulli: p must be in [0, 1], got ${p}`);
+    if (!this.training) throw new Error('tfjs bernoulli: sampling happens in training only (the inference form is deterministic)');
+    // One seed per call from the interpreter's stream, as dropout: reproducible, different per call.
+    const u = tf.randomUniform(t.shape, 0, 1, 'float32', this.rng.nextU32());
+    return opsTensor(tf.cast(tf.less(u, p), 'float32'));
   }
 }
 

@@ -12,9 +12,10 @@ import { Backbone, type StageInfo, type StageSink } from './backbone.ts';
 export class ConvBnRelu extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm2d;
-  constructor(cin: number, cout: number, kernel: number, stride = 1) {
+  constructor(cin: number, cout: number, kernel: number, stride = 1, dilation = 1) {
     super();
-    this.conv = this.child('conv', new Conv2d(cin, cout, kernel, { stride, padding: (kernel - 1) >> 1, bias: false, weightInit: { kind: 'kaiming-normal', mode: 'fan_out' } }));
+    const padding = (dilation * (kernel - 1)) >> 1;
+    this.conv = this.child('conv', new Conv2d(cin, cout, kernel, { stride, padding, ...(dilation > 1 ? { dilation } : {}), bias: false, weightInit: { kind: 'kaiming-normal', mode: 'fan_out' } }));
     this.bn = this.child('bn', new BatchNorm2d(cout));
   }
   forward(ops: Ops, x: Tensor): Tensor {

@@ -5,10 +5,11 @@ import { camMethod } from './cam/index.ts';
 import { edamMethod } from './edam/index.ts';
 import { gradcamMethod } from './gradcam/index.ts';
 import type { MethodDef } from './method.ts';
+import { oneStageMethod } from './onestage/index.ts';
 import { pplMethod } from './ppl/index.ts';
 import { vweMethod } from './vwe/index.ts';
 
-const methods: MethodDef[] = [camMethod, edamMethod, gradcamMethod, pplMethod, vweMethod];
+const methods: MethodDef[] = [camMethod, edamMethod, gradcamMethod, oneStageMethod, pplMethod, vweMethod];
 
 export function methodNames(): string[] {
   return methods.map((m) => m.name);

@@ -49,3 +49,24 @@ export function multiScaleCamRule(rule: LabelRuleInfo | null, source: string): M
     saliency: rule.saliency === undefined ? null : parseSaliencyFusion(rule.saliency, source),
   };
 }
+
+/** The rule kind of 1-Stage models: mean of the views' softmax masks, classes gated, background^bg_pow, argmax. */
+export const ONESTAGE_MASKS_RULE = 'onestage-masks';
+
+export interface OneStageMaskRule {
+  /** Exponent of the merged background channel (`BG_POW`, 3). */
+  bgPow: number;
+  /** Without image labels, a class is kept when its max sigmoid score over the views exceeds this (`FP_CUT_SCORE`, 0.1). */
+  fpCut: number;
+}
+
+/** The 1-Stage rule's parameters, or null when the model's rule is another one. */
+export function oneStageMaskRule(rule: LabelRuleInfo | null, source: string): OneStageMaskRule | null {
+  if (!rule || rule.kind !== ONESTAGE_MASKS_RULE) return null;
+  const num = (name: string, dflt: number) => {
+    const v = rule[name] ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${source}: label rule ${name} must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return { bgPow: num('bg_pow', 3), fpCut: num('fp_cut_score', 0.1) };
+}

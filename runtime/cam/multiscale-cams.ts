@@ -88,13 +88,16 @@ export interface ScaleOutput {
   scores?: FloatTensor;
 }
 
-/** Runs the model (`run`) on every view input of an image (viewInputs), one after the other. */
-export async function runScaleViews(run: (input: FloatTensor) => Promise<Record<string, FloatTensor>>, views: { scale: number; input: FloatTensor }[]): Promise<ScaleOutput[]> {
+/**
+ * Runs the model (`run`) on every view input of an image (viewInputs), one after the other.
+ * `maps` names the output merged over the views: 'raw_cams' (CAM models) or 'masks' (1-Stage).
+ */
+export async function runScaleViews(run: (input: FloatTensor) => Promise<Record<string, FloatTensor>>, views: { scale: number; input: FloatTensor }[], maps = 'raw_cams'): Promise<ScaleOutput[]> {
   const outputs: ScaleOutput[] = [];
   for (const { scale, input } of views) {
     const out = await run(input);
-    if (!out.raw_cams) throw new Error("the model has no 'raw_cams' output; multi-scale CAMs need it (export a CAM graph)");
-    outputs.push({ scale, rawCams: out.raw_cams, scores: out.scores });
+    if (!out[maps]) throw new Error(`the model has no '${maps}' output; its multi-scale labelling needs it`);
+    outputs.push({ scale, rawCams: out[maps], scores: out.scores });
   }
   return outputs;
 }

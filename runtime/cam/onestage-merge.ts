@@ -58,3 +58,40 @@ export function mergeOneStageMasks(
   for (let i = 0; i < hw; i++) merged[i] = Math.pow(merged[i], bgPow);
   return { merged, pred: argmaxChannels(merged, channels, hw) };
 }
+
+/**
+ * 1-Stage labels of one image from its views' session outputs (masks at each view's input size,
+ * scores): the views are unpadded (the reference pads to a fixed size only to batch them), so
+ * each view is its own crop. Classes: `keep` (0-based, the image labels) when given, else those
+ * whose max sigmoid score over the views exceeds fpCut. Returns the merged masks [C, H, W]
+ * (gated, background raised to bgPow) and the label map.
+ */
+export function oneStageImageLabels(
+  outputs: { scale: number; rawCams: { data: Float32Array; dims: number[] }; scores?: { data: Float32Array; dims: number[] } }[],
+  height: number,
+  width: number,
+  rule: { bgPow: number; fpCut: number },
+  keep?: number[],
+): { merged: Float32Array; pred: Uint8Array; channels: number } {
+  const views: PaddedMaskView[] = [];
+  const viewScores: Float32Array[] = [];
+  for (const { scale, rawCams, scores } of outputs) {
+    const [n, c, h, w] = rawCams.dims;
+    for (let i = 0; i < n; i++) {
+      views.push({ data: rawCams.data.subarray(i * c * h * w, (i + 1) * c * h * w), channels: c, paddedH: h, paddedW: w, pad: [0, 0, h, w], scale, flipped: i === 1 });
+      if (scores) viewScores.push(scores.data.subarray(i * scores.dims[1], (i + 1) * scores.dims[1]));
+    }
+  }
+  if (!views.length) throw new Error('oneStageImageLabels: no views');
+  const channels = views[0].channels;
+  let labels: Float32Array;
+  if (keep) {
+    labels = new Float32Array(channels - 1);
+    for (const k of keep) if (k >= 0 && k < channels - 1) labels[k] = 1;
+  } else {
+    if (!viewScores.length) throw new Error("1-Stage labelling without image labels needs the model's 'scores' output");
+    labels = predictedLabels(viewScores, rule.fpCut);
+  }
+  const { merged, pred } = mergeOneStageMasks(views, labels, height, width, rule.bgPow);
+  return { merged, pred, channels };
+}

@@ -21,6 +21,13 @@ const adapters: Record<string, () => Promise<(v: GoldenVector, via: Interpreter)
   hspp_nondivisible: () => import('../golden/modules/hspp.ts').then((m) => m.compute),
   vwe_encoder: () => import('../golden/modules/vwe_encoder.ts').then((m) => m.compute),
   vwe_net_forward: () => import('../golden/modules/vwe_net_forward.ts').then((m) => m.compute),
+  pamr: () => import('../golden/modules/pamr.ts').then((m) => m.compute),
+  pamr_d12_it3: () => import('../golden/modules/pamr.ts').then((m) => m.compute),
+  ngwp_focal: () => import('../golden/modules/ngwp_focal.ts').then((m) => m.compute),
+  stage_net_train_forward: () => import('../golden/modules/stage_net_train_forward.ts').then((m) => m.compute),
+  pseudo_gt_from_pamr: () => import('../golden/modules/pseudo_gt_from_pamr.ts').then((m) => m.compute),
+  balanced_ce_loss: () => import('../golden/modules/balanced_ce_loss.ts').then((m) => m.compute),
+  sg_inference: () => import('../golden/modules/sg_gci.ts').then((m) => m.compute),
 };
 
 for (const [module, load] of Object.entries(adapters)) {

@@ -20,4 +20,10 @@ export const goldenModules: Record<string, () => Promise<GoldenImpl>> = {
   hspp: () => import('./modules/hspp.ts').then((m) => m.run),
   vwe_encoder: () => import('./modules/vwe_encoder.ts').then((m) => m.run),
   vwe_net_forward: () => import('./modules/vwe_net_forward.ts').then((m) => m.run),
+  pamr: () => import('./modules/pamr.ts').then((m) => m.run),
+  ngwp_focal: () => import('./modules/ngwp_focal.ts').then((m) => m.run),
+  stage_net_train_forward: () => import('./modules/stage_net_train_forward.ts').then((m) => m.run),
+  pseudo_gt_from_pamr: () => import('./modules/pseudo_gt_from_pamr.ts').then((m) => m.run),
+  balanced_ce_loss: () => import('./modules/balanced_ce_loss.ts').then((m) => m.run),
+  sg_gci: () => import('./modules/sg_gci.ts').then((m) => m.run),
 };

@@ -1,5 +1,5 @@
 // Data-movement kernels on the 'wsss-cpu' backend, all one strided copy (engine.copyStrided):
-// Slice, Transpose, Tile, PadV2 and Concat on float32. The stock ones walk every element through
+// Slice, Transpose, Tile, PadV2, Concat and SplitV (the gradient of Concat) on float32. The stock ones walk every element through
 // index arithmetic; here each is a loop over contiguous runs (memcpy where both sides allow).
 // Slice is also the gradient of Pad, and Tile the broadcast inside tfjs's batch-norm gradient.
 
@@ -99,6 +99,30 @@ export function layoutKernels(engine: KernelEngine, stock: (name: string) => Ker
     return output(backend, outShape, out);
   };
 
+  const split: KernelFunc = (args) => {
+    const { inputs, backend } = args;
+    const x = inputs.x as TensorInfo;
+    const { numOrSizeSplits, axis } = (args.attrs ?? {}) as { numOrSizeSplits: number | number[]; axis: number | number[] };
+    if (x.dtype !== 'float32') return stock('SplitV')(args);
+    const ax = util.parseAxisParam(axis, x.shape)[0];
+    const sizes = backend_util.prepareSplitSize(x as never, numOrSizeSplits, ax) as number[];
+    const xs = contiguousStrides(x.shape);
+    const src = f32(backend, x);
+    const outs: TensorInfo[] = [];
+    let at = 0;
+    for (const size of sizes) {
+      const shape = x.shape.map((d, i) => (i === ax ? size : d));
+      const out = uninitialized(sizeOf(shape));
+      if (!copy(shape, src, at * xs[ax], xs, out, 0, contiguousStrides(shape))) {
+        for (const o of outs) (backend as { disposeData(id: unknown): void }).disposeData(o.dataId);
+        return stock('SplitV')(args);
+      }
+      outs.push(output(backend, shape, out));
+      at += size;
+    }
+    return outs;
+  };
+
   const k = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ kernelName, backendName: '', kernelFunc });
-  return [k('Slice', slice), k('Transpose', transpose), k('Tile', tile), k('PadV2', pad), k('Concat', concat)];
+  return [k('Slice', slice), k('Transpose', transpose), k('Tile', tile), k('PadV2', pad), k('Concat', concat), k('SplitV', split)];
 }

@@ -12,6 +12,8 @@ import { labelsByRule } from '../../cam/rule-labels.ts';
 import { selectChannels } from '../../cam/multiscale.ts';
 import { readSaliencyMap } from '../files/saliency-map.ts';
 import { saliencyLabels, type SaliencyLabelling } from '../../saliency/saliency-labelling.ts';
+import type { OneStageMaskRule } from '../../cam/label-rule.ts';
+import { oneStageImageLabels } from '../../cam/onestage-merge.ts';
 import { pixelsToPlanarRgb } from '../../preprocess.ts';
 import type { FloatTensor } from '../../session.ts';
 import { writeFileAtomicSync } from '../files/atomic-write.ts';
@@ -59,6 +61,8 @@ export interface FinishRequest {
   crf?: CamCrfOptions & { pixels: Uint8Array };
   /** Labels from the image's saliency map (`path`, runtime/node/files/saliency-map.ts) by `labelling` instead of bgThreshold. */
   saliency?: { path: string; labelling: SaliencyLabelling };
+  /** A 1-Stage model: `outputs` hold its softmax masks, merged by the 1-Stage rule instead of the CAM one. */
+  onestage?: OneStageMaskRule;
   labelPath: string;
   camPath: string;
 }
@@ -77,6 +81,7 @@ function camFileBytes(req: FinishRequest, cams: ReturnType<typeof mergeImageCams
 }
 
 export async function finishImage(req: FinishRequest): Promise<void> {
+  if (req.onestage) return finishOneStageImage(req, req.onestage);
   const multiScale = req.camFormat === 'irn-dict' ? { ...req.multiScale, stridedOutput: IRN_CAM_STRIDE } : req.multiScale;
   const cams = mergeImageCams(req.outputs, req.height, req.width, multiScale);
   const labels = req.saliency
@@ -89,5 +94,16 @@ export async function finishImage(req: FinishRequest): Promise<void> {
   // libuv's thread pool would add a round trip per syscall. The output folders exist already
   // (pseudoLabel creates them once).
   if (req.camFormat !== 'none') writeFileAtomicSync(req.camPath, camFileBytes(req, cams), { ensureDir: false });
+  writeFileAtomicSync(req.labelPath, png, { ensureDir: false });
+}
+
+/** finishImage for 1-Stage masks: label map by the 1-Stage merge; the CAM file holds the merged foreground masks [C, H, W]. */
+function finishOneStageImage(req: FinishRequest, rule: OneStageMaskRule): void {
+  if (req.crf) throw new Error('the dense CRF on 1-Stage masks is not supported by pseudo-label (use wsss refine --crf on the masks)');
+  if (req.camFormat === 'irn-dict') throw new Error("--cam-format irn-dict holds CAMs; a 1-Stage model's masks are saved as npy");
+  const { merged, pred, channels } = oneStageImageLabels(req.outputs, req.height, req.width, rule, req.keep);
+  const hw = req.height * req.width;
+  const png = encodeIndexedPng({ data: pred, width: req.width, height: req.height }, undefined, PNG_LEVEL);
+  if (req.camFormat !== 'none') writeFileAtomicSync(req.camPath, encodeNpy([channels - 1, req.height, req.width], merged.subarray(hw)), { ensureDir: false });
   writeFileAtomicSync(req.labelPath, png, { ensureDir: false });
 }

@@ -26,6 +26,7 @@ import { saliencyMapPath } from '../files/saliency-map.ts';
 import type { SaliencyLabelling } from '../../saliency/saliency-labelling.ts';
 import type { PseudoLabelTask, PseudoLabelTaskResult } from './pseudo-label-worker.ts';
 import { WorkerPool } from '../worker-pool.ts';
+import type { OneStageMaskRule } from '../../cam/label-rule.ts';
 
 export type { CamFormat } from './pseudo-label-tasks.ts';
 
@@ -46,6 +47,8 @@ export interface PseudoLabelOptions {
   crf?: CamCrfOptions;
   /** Labels from saliency maps <dir>/<id>.png by `labelling` (EDAM's or Xu et al.'s Algorithm 1, or saliency alone) instead of bgThreshold. */
   saliency?: { dir: string; labelling: SaliencyLabelling };
+  /** A 1-Stage model (label rule 'onestage-masks'): its 'masks' output merged by the 1-Stage rule. */
+  onestage?: OneStageMaskRule;
   /** Write the CAMs (.npy) next to the labels (default true). */
   writeCams?: boolean;
   /** CAM file layout (default 'npy': float32 [C, H, W]; 'irn-dict': IRNet's pickled {keys, cam, high_res}). */
@@ -210,7 +213,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
       }
       let outputs: ScaleOutput[];
       try {
-        const views = await runScaleViews((input) => model.run({ image: input }), prepared.views);
+        const views = await runScaleViews((input) => model.run({ image: input }), prepared.views, o.onestage ? 'masks' : 'raw_cams');
         outputs = views.map(({ scale, rawCams, scores }) => ({ scale, rawCams: ownCopy(rawCams), scores: scores ? ownCopy(scores) : undefined }));
       } catch (e) {
         fail(item, `inference failed: ${(e as Error).message}`);
@@ -227,6 +230,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
           camFormat,
           ...(o.crf && prepared.pixels ? { crf: { ...o.crf, pixels: prepared.pixels } } : {}),
           ...(o.saliency ? { saliency: { path: saliencyMapPath(o.saliency.dir, item.id), labelling: o.saliency.labelling } } : {}),
+          ...(o.onestage ? { onestage: o.onestage } : {}),
           labelPath: labelPath(o.outDir, item.id),
           camPath: camPath(o.outDir, item.id),
         })
@@ -259,7 +263,7 @@ export async function pseudoLabel(model: OpenModel, items: PseudoLabelItem[], o:
     provider: model.provider,
     scales: o.multiScale.scales,
     flip: o.multiScale.flip,
-    merge_rule: o.multiScale.rule,
+    merge_rule: o.onestage ? `onestage-masks (mean, bg^${o.onestage.bgPow})` : o.multiScale.rule,
     bg_threshold: o.bgThreshold,
     use_image_labels: o.useImageLabels,
     cam_format: camFormat,
