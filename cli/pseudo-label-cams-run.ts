@@ -9,7 +9,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelMapWithBackground, selectChannels } from '../runtime/cam/multiscale.ts';
-import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { readNpyFloat32 } from '../runtime/node/files/npy.ts';
 import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
@@ -20,6 +19,7 @@ import { parseModelMetadata } from '../runtime/model-metadata.ts';
 import { readOnnxMetadataProps } from '../runtime/onnx-metadata-props.ts';
 import { saliencyLabels } from '../runtime/saliency/saliency-labelling.ts';
 import { resolveSaliency, type SaliencyRequest } from './pseudo-label-run.ts';
+import { openDatasetList } from './dataset-list.ts';
 import { CliError } from './errors.ts';
 
 export interface PseudoLabelFromCamsOptions {
@@ -51,17 +51,7 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
   if (o.model && !existsSync(o.model)) throw new CliError(`--model: ${o.model} does not exist`, 2);
   const rule = o.model ? modelLabelRule(o.model) : multiScaleCamRule(null, 'default');
   const saliency = o.saliency ? resolveSaliency(o.saliency, o.data, rule.saliency) : undefined;
-  let ds: VocDataset;
-  try {
-    ds = VocDataset.open(o.data);
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
-  }
-  let ids: string[];
-  if (o.list) {
-    if (!existsSync(o.list)) throw new CliError(`--list: ${o.list} does not exist`, 2);
-    ids = parseImageList(readFileSync(o.list, 'utf8'));
-  } else ids = ds.ids(o.split);
+  const { ds, ids } = openDatasetList(o.data, o.list, o.split);
   const labelsDir = join(o.out, 'labels');
   mkdirSync(labelsDir, { recursive: true });
   removeStaleTempFiles(labelsDir);

@@ -1,17 +1,17 @@
 // The work behind `wsss pseudo-label` (kept apart from the yargs definition so `--help` loads
 // nothing heavy, and so `npm start` and the benchmark call the same code).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { shardPositions, shardSummaryPath, SHARDS_DIR, type Shard, type ShardSummaryFile } from '../runtime/node/pseudo-label/shards.ts';
 import { openModelFile } from '../runtime/node/open-model-file.ts';
 import { pseudoLabel, threadPlan, type PseudoLabelItem, type PseudoLabelSummary } from '../runtime/node/pseudo-label/pseudo-label.ts';
-import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { DEFAULT_NORM_EPS, multiScaleCamRule, oneStageMaskRule } from '../runtime/cam/label-rule.ts';
 import { PAPER_SALIENCY_FUSION, type SaliencyFusion } from '../runtime/cam/saliency-fusion.ts';
 import type { CamCrfOptions } from '../runtime/crf/cam-crf.ts';
 import type { SaliencyLabelling } from '../runtime/saliency/saliency-labelling.ts';
 import { SALIENCY_DIR } from '../runtime/node/files/saliency-map.ts';
+import { openDatasetList } from './dataset-list.ts';
 import { CliError } from './errors.ts';
 
 export interface PseudoLabelRunOptions {
@@ -90,17 +90,9 @@ export async function runPseudoLabel(o: PseudoLabelRunOptions): Promise<PseudoLa
   if (o.saliency && o.crf) throw new CliError('saliency labelling (--saliency, --fuse-saliency, --saliency-only) and --crf are two ways to find the background: give one', 2);
   if (o.saliency?.rule === 'only' && !o.useImageLabels) throw new CliError('--saliency-only needs --use-image-labels (saliency has no classes of its own)', 2);
   if (o.saliency) resolveSaliency(o.saliency, o.data, null); // the folder checked before the model loads
-  let ds: VocDataset;
-  try {
-    ds = VocDataset.open(o.data);
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
-  }
-  let ids: string[];
-  if (o.list) {
-    if (!existsSync(o.list)) throw new CliError(`--list: ${o.list} does not exist`, 2);
-    ids = parseImageList(readFileSync(o.list, 'utf8'));
-  } else ids = ds.ids(o.split);
+  const opened = openDatasetList(o.data, o.list, o.split);
+  const ds = opened.ds;
+  let ids = opened.ids;
   const listImages = ids.length;
   const positions = o.shard ? shardPositions(listImages, o.shard) : ids.map((_, i) => i);
   if (o.shard) {

@@ -4,8 +4,7 @@
 // SaliencyMaps/ that `wsss pseudo-label --fuse-saliency --saliency <out>` reads. Atomic writes,
 // finished images skipped on a rerun, unreadable images reported by name.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
+import { existsSync, mkdirSync } from 'node:fs';
 import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { encodeGreyPng } from '../runtime/node/files/palette-png.ts';
@@ -14,6 +13,7 @@ import { openOnnxSaliencyDetector, type SaliencyInputRange } from '../runtime/no
 import { saliencyMapPath } from '../runtime/node/files/saliency-map.ts';
 import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
 import { saliencyWithErasing } from '../runtime/saliency/iterative-erasing.ts';
+import { openDatasetList } from './dataset-list.ts';
 import { CliError } from './errors.ts';
 
 export interface SaliencyRunOptions {
@@ -43,17 +43,7 @@ export interface SaliencyRunSummary {
 }
 
 export async function runSaliency(o: SaliencyRunOptions): Promise<SaliencyRunSummary> {
-  let ds: VocDataset;
-  try {
-    ds = VocDataset.open(o.data);
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
-  }
-  let ids: string[];
-  if (o.list) {
-    if (!existsSync(o.list)) throw new CliError(`--list: ${o.list} does not exist`, 2);
-    ids = parseImageList(readFileSync(o.list, 'utf8'));
-  } else ids = ds.ids(o.split);
+  const { ds, ids } = openDatasetList(o.data, o.list, o.split);
   let detector;
   try {
     detector = await openOnnxSaliencyDetector(o.model, { providers: o.providers, input: o.input, size: o.size });
