@@ -39,10 +39,12 @@ function intArg(name: string, dflt: number): number {
   return v;
 }
 
-const only = (benchArg('only') ?? methodNames().join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+// Methods trained on label maps (deeplab) are a second stage: `npm run bench -- second-stage`.
+const firstStage = methodNames().filter((m) => !getMethod(m).pixelLabels);
+const only = (benchArg('only') ?? firstStage.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 for (const m of only)
-  if (!methodNames().includes(m)) {
-    console.error(`--only: unknown method '${m}'; known: ${methodNames().join(', ')}`);
+  if (!firstStage.includes(m)) {
+    console.error(`--only: '${m}' is not a method trained on image-level labels; known: ${firstStage.join(', ')}${methodNames().includes(m) ? ` (${m} trains on pseudo-labels: npm run bench -- second-stage)` : ''}`);
     process.exit(2);
   }
 const seeds = intArg('seeds', 3);

@@ -1,6 +1,7 @@
 // The work behind `wsss train` (shared with `npm start` and the methods benchmark).
 import { join } from 'node:path';
 import type { TrainingHyper } from '../graphs/methods/method.ts';
+import { getMethod } from '../graphs/methods/registry.ts';
 import { writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { trainMethod, type MethodTrainSummary } from '../train/method-trainer.ts';
 import { startTfjs } from '../train/tfjs-start.ts';
@@ -18,6 +19,8 @@ export interface TrainRunArgs {
   seed: number;
   checkpointEvery: number;
   init?: string;
+  /** Label maps for methods trained on them (--labels). */
+  labels?: string;
   maxSteps?: number;
   loader?: 'memory' | 'stream' | 'auto';
   backend?: string;
@@ -25,6 +28,7 @@ export interface TrainRunArgs {
 }
 
 export async function runTrain(a: TrainRunArgs): Promise<MethodTrainSummary> {
+  const def = getMethod(a.method);
   const backend = await startTfjs(a.backend);
   if (!a.quiet) console.error(`tfjs backend: ${backend}`);
   const summary = await trainMethod({
@@ -38,10 +42,12 @@ export async function runTrain(a: TrainRunArgs): Promise<MethodTrainSummary> {
     outDir: a.out,
     checkpointEvery: a.checkpointEvery,
     init: a.init,
+    labels: a.labels,
     maxSteps: a.maxSteps,
     loader: a.loader,
-    // Light geometric and colour augmentation, as the papers' classification stage.
-    augment: { scale: [0.9, 1.1], flip: true, colorJitter: { brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0 } },
+    // The method's own augmentation (DeepLab's scale 0.5–1.5), else a light geometric and colour
+    // one, as the papers' classification stage.
+    augment: def.augment ?? { scale: [0.9, 1.1], flip: true, colorJitter: { brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0 } },
     progress: !a.quiet,
   });
   const out = { ...summary, backend, run: a.out, model: join(a.out, 'model.safetensors') };

@@ -10,6 +10,7 @@ import { numel, type ParamRef } from '../graphs/module.ts';
 import {
   explicitPads,
   pair,
+  scaledSide,
   type Conv2dOptions,
   type Ops,
   type PoolOptions,
@@ -250,7 +251,7 @@ export class CostOps implements Ops {
   }
   private resize(x: Tensor, to: ResizeTarget): Tensor {
     const [n, c] = s(x);
-    const [h, w] = 'size' in to ? to.size : s(to.like).slice(2, 4);
+    const [h, w] = 'size' in to ? to.size : 'scale' in to ? s(x).slice(2, 4).map((d) => scaledSide(d, to.scale)) : s(to.like).slice(2, 4);
     return this.out([n, c, h, w]);
   }
   resizeBilinear(x: Tensor, to: ResizeTarget): Tensor {

@@ -13,6 +13,7 @@ import { numel } from '../graphs/module.ts';
 import {
   explicitPads,
   pair,
+  scaledSide,
   type BatchNormOptions,
   type BatchNormParams,
   type Conv2dOptions,
@@ -535,8 +536,27 @@ export class OnnxOps implements Ops {
   }
 
   /** Resize's `sizes` input [N, C, h, w] for a target: N and C from x at run time, h, w from the target. */
+  /**
+   * The [h, w] int64 value of a { scale } target: max(1, floor(fp32(side · scale))), computed in
+   * the graph when the sides are only known at run time (scaledSide's arithmetic), so the Resize
+   * gets explicit sizes and maps pixels by out/in exactly as the tfjs interpreter does.
+   */
+  private scaledHw(x: OnnxTensor, scale: number): { hw: string; h: Dim; w: Dim } {
+    if (!(scale > 0)) throw new Error(`resize: scale must be positive, got ${scale}`);
+    const [h, w] = [x.dims[2], x.dims[3]].map((d) => (typeof d === 'number' ? scaledSide(d, scale) : null));
+    if (h !== null && w !== null) return { hw: this.i64([h, w]), h, w };
+    const sides = this.emit('Cast', [this.shapeOf(x, 2, 4)], { to: { int: 1 } }, 'float32', [2]).name;
+    const scaled = this.emit('Floor', [this.emit('Mul', [sides, this.graph.constF32([scale, scale], [2], 'const_scale')], {}, 'float32', [2]).name], {}, 'float32', [2]).name;
+    const hw = this.emit('Max', [this.emit('Cast', [scaled], { to: { int: 7 } }, 'int64', [2]).name, this.i64([1, 1])], {}, 'int64', [2]).name;
+    return { hw, h, w };
+  }
+
   private resizeSizes(x: OnnxTensor, to: ResizeTarget): { sizes: string; h: Dim; w: Dim } {
     const nc = this.shapeOf(x, 0, 2);
+    if ('scale' in to) {
+      const { hw, h, w } = this.scaledHw(x, to.scale);
+      return { sizes: this.emit('Concat', [nc, hw], { axis: { int: 0 } }, 'int64', [4]).name, h, w };
+    }
     if ('size' in to) {
       const [h, w] = to.size;
       return { sizes: this.emit('Concat', [nc, this.i64([h, w])], { axis: { int: 0 } }, 'int64', [4]).name, h, w };
@@ -567,8 +587,9 @@ export class OnnxOps implements Ops {
   resizeNearest(x: Tensor, to: ResizeTarget): Tensor {
     let cur = this.f(x);
     const like = 'like' in to ? this.t(to.like) : null;
+    const scaled = 'scale' in to ? this.scaledHw(cur, to.scale) : null;
     for (const axis of [2, 3]) {
-      const outDim: Dim = like ? like.dims[axis] : (to as { size: [number, number] }).size[axis - 2];
+      const outDim: Dim = like ? like.dims[axis] : scaled ? (axis === 2 ? scaled.h : scaled.w) : (to as { size: [number, number] }).size[axis - 2];
       const inDim = cur.dims[axis];
       if (typeof inDim === 'number' && typeof outDim === 'number' && inDim === outDim) continue;
       let idx: string;
@@ -578,7 +599,7 @@ export class OnnxOps implements Ops {
       } else {
         const toFloat = (v: string) => this.emit('Cast', [v], { to: { int: 1 } }, 'float32', [1]).name;
         const inF = toFloat(this.shapeOf(cur, axis, axis + 1));
-        const outI = like ? this.shapeOf(like, axis, axis + 1) : this.i64([outDim as number]);
+        const outI = like ? this.shapeOf(like, axis, axis + 1) : scaled ? this.pickInt(scaled.hw, axis - 2) : this.i64([outDim as number]);
         const outF = toFloat(outI);
         const scale = this.emit('Div', [inF, outF], {}, 'float32', [1]).name;
         const outScalar = this.emit('Reshape', [outF, this.i64([])], {}, 'float32', []).name;

@@ -60,8 +60,17 @@ export interface BatchNormOptions {
   frozen?: boolean;
 }
 
-/** Target size of a resize: explicit, or the spatial size (H, W) of another tensor. */
-export type ResizeTarget = { size: [number, number] } | { like: Tensor };
+/**
+ * Target size of a resize: explicit, the spatial size (H, W) of another tensor, or the input's
+ * own size times a factor (multi-scale inputs inside an exported graph, whose H and W are only
+ * known at run time): each side becomes max(1, floor(fp32(side · fp32(scale)))) — see scaledSide.
+ */
+export type ResizeTarget = { size: [number, number] } | { like: Tensor } | { scale: number };
+
+/** One side of a { scale } resize target, computed in float32 as the ONNX graph computes it. */
+export function scaledSide(side: number, scale: number): number {
+  return Math.max(1, Math.floor(Math.fround(side * Math.fround(scale))));
+}
 
 export type PadMode = 'constant' | 'reflect' | 'edge';
 

@@ -7,14 +7,15 @@
 // names, which is all `wsss export --run` needs.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { resolve } from 'node:path';
 import { globToRegExp, initialiseAll, type ParamValues } from '../graphs/module.ts';
 import { resolveOptions, type MethodDef, type TrainingHyper, type TrainingStage } from '../graphs/methods/method.ts';
-import { getMethod } from '../graphs/methods/registry.ts';
+import { allMethods, getMethod } from '../graphs/methods/registry.ts';
 import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { loadCheckpoint } from './checkpoint.ts';
 import type { AugmentOptions } from './data/augment.ts';
 import { batchIndices } from '../graphs/methods/batch-order.ts';
-import { openTrainingImages } from './data/training-images.ts';
+import { openTrainingImages, type TrainingBatch } from './data/training-images.ts';
 import type { ParamGroupRule } from './sgd.ts';
 import { opsTensor, tfTensor } from './tfjs-layout.ts';
 import { TfjsParams } from './tfjs-params.ts';
@@ -34,6 +35,8 @@ export interface MethodTrainConfig {
   checkpointEvery: number;
   /** Pretrained weights (safetensors, our names; a bare backbone's file loads under 'backbone.'). */
   init?: string;
+  /** Per-pixel label maps (a folder of <id>.png, or a `wsss pseudo-label` output): required by, and only by, methods with pixelLabels. */
+  labels?: string;
   augment: AugmentOptions;
   /** End the run complete after this many steps (see TrainLoopOptions.maxSteps). */
   maxSteps?: number;
@@ -60,6 +63,8 @@ export interface RunConfig {
   seed: number;
   init: string | null;
   augment: AugmentOptions;
+  /** The label-map folder of a method trained on label maps (absent otherwise, so other methods' configurations stay as they were). */
+  labels?: string;
 }
 
 export interface MethodTrainSummary extends TrainResult {
@@ -99,6 +104,16 @@ function loadInit(path: string, values: ParamValues): Set<string> {
   return loaded;
 }
 
+/**
+ * Label maps [n·H·W] → one-hot NHWC [n, H, W, channels] (the tfjs interpreter's layout of an
+ * [n, channels, H, W] tensor); pixels labelled 255 (ignored, crop padding) get all zeros.
+ */
+export function oneHotTargets(maps: Uint8Array, channels: number): Float32Array {
+  const out = new Float32Array(maps.length * channels);
+  for (let i = 0; i < maps.length; i++) if (maps[i] < channels) out[i * channels + maps[i]] = 1;
+  return out;
+}
+
 /** The stage each step belongs to. */
 export function stageAt(stages: TrainingStage[], stepsPerEpoch: number, step: number): TrainingStage {
   let end = 0;
@@ -111,6 +126,8 @@ export function stageAt(stages: TrainingStage[], stepsPerEpoch: number, step: nu
 
 export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSummary> {
   const def = getMethod(cfg.method);
+  if (def.pixelLabels && !cfg.labels) throw new Error(`method ${def.name} trains on label maps: give --labels DIR (e.g. the output folder of \`wsss pseudo-label\`)`);
+  if (!def.pixelLabels && cfg.labels) throw new Error(`method ${def.name} trains on image-level labels only: --labels is for methods trained on label maps (${allMethods().filter((m) => m.pixelLabels).map((m) => m.name).join(', ')})`);
   const options = resolveOptions(def, cfg.options);
   const hyper = resolveHyper(def, cfg.backbone, cfg.hyper);
   const classNames = VocDataset.open(cfg.data).classNames;
@@ -125,7 +142,7 @@ export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSu
     model.batchSampler ? model.batchSampler({ labels: targets, batch: hyper.batch, step, seed: cfg.seed }) : batchIndices(targets.length, hyper.batch, step, cfg.seed);
   const listLength = VocDataset.open(cfg.data).ids(cfg.split).length;
   const loader = cfg.loader === 'stream' || cfg.loader === 'memory' ? cfg.loader : listLength > STREAM_ABOVE ? 'stream' : 'memory';
-  const source = await openTrainingImages({ data: cfg.data, split: cfg.split, indicesAt, loader, seed: cfg.seed, augment: cfg.augment, crop: hyper.crop });
+  const source = await openTrainingImages({ data: cfg.data, split: cfg.split, indicesAt, loader, seed: cfg.seed, augment: cfg.augment, crop: hyper.crop, labels: cfg.labels });
   targets = source.targets;
 
   const stepsPerEpoch = Math.floor(targets.length / hyper.batch);
@@ -153,10 +170,11 @@ export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSu
     seed: cfg.seed,
     init: cfg.init ?? null,
     augment: cfg.augment,
+    ...(cfg.labels ? { labels: resolve(cfg.labels) } : {}),
   };
   const crop = hyper.crop;
   const numClasses = classNames.length;
-  let prepared: { indices: number[]; pixels: Float32Array } | null = null;
+  let prepared: TrainingBatch | null = null;
   let result;
   try {
     result = await trainLoop({
@@ -182,13 +200,14 @@ export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSu
       },
       loss(ops, step) {
         const stage = stageAt(stages, stepsPerEpoch, step);
-        const { indices: idx, pixels: batch } = prepared!;
+        const { indices: idx, pixels: batch, labels: maps } = prepared!;
         const y = new Float32Array(idx.length * numClasses);
         idx.forEach((i, j) => y.set(targets[i], j * numClasses));
         // The tfjs interpreter stores rank-4 tensors NHWC: the batch is built in that layout.
         const image = opsTensor(tf.tensor4d(batch, [idx.length, crop, crop, 3]));
         const labels = opsTensor(tf.tensor2d(y, [idx.length, numClasses]));
-        const out = model.training(ops, { image, labels, labelsData: y, indices: idx }, { step, epoch: Math.floor(step / stepsPerEpoch), stage, seed: cfg.seed });
+        const pixelTargets = maps ? opsTensor(tf.tensor4d(oneHotTargets(maps, numClasses + 1), [idx.length, crop, crop, numClasses + 1])) : undefined;
+        const out = model.training(ops, { image, labels, labelsData: y, indices: idx, pixelTargets }, { step, epoch: Math.floor(step / stepsPerEpoch), stage, seed: cfg.seed });
         const terms = stage.losses.map((name) => {
           const t = out.losses[name];
           if (!t) throw new Error(`method ${def.name}: stage '${stage.name}' needs loss '${name}', the training forward returned ${Object.keys(out.losses).join(', ')}`);

@@ -21,6 +21,7 @@ import type { ParamRef } from '../graphs/module.ts';
 import {
   explicitPads,
   pair,
+  scaledSide,
   type BatchNormOptions,
   type BatchNormParams,
   type Conv2dOptions,
@@ -459,9 +460,12 @@ export class TfjsOps implements Ops {
     return opsTensor(tf.maxPool(xt, k, k, 'valid'));
   }
 
-  private targetSize(to: ResizeTarget, op: string): [number, number] {
+  private targetSize(x: tf.Tensor4D, to: ResizeTarget, op: string): [number, number] {
     let size: [number, number];
-    if ('like' in to) {
+    if ('scale' in to) {
+      if (!(to.scale > 0)) throw new Error(`tfjs ${op}: scale must be positive, got ${to.scale}`);
+      size = [scaledSide(x.shape[1], to.scale), scaledSide(x.shape[2], to.scale)];
+    } else if ('like' in to) {
       const s = logicalShape(tfTensor(to.like));
       if (s.length !== 4) throw new Error(`tfjs ${op}: 'like' must be a rank-4 tensor, got [${s.join(', ')}]`);
       size = [s[2], s[3]];
@@ -472,7 +476,7 @@ export class TfjsOps implements Ops {
 
   resizeBilinear(x: Tensor, to: ResizeTarget, alignCorners: boolean): Tensor {
     const xt = this.t4(x, 'resizeBilinear');
-    const [oh, ow] = this.targetSize(to, 'resizeBilinear');
+    const [oh, ow] = this.targetSize(xt, to, 'resizeBilinear');
     const [, h, w] = xt.shape;
     if (oh === h && ow === w) return opsTensor(xt); // both conventions map pixel i to i
     return opsTensor(bilinearResize(xt, oh, ow, alignCorners));
@@ -480,7 +484,7 @@ export class TfjsOps implements Ops {
 
   resizeNearest(x: Tensor, to: ResizeTarget): Tensor {
     const xt = this.t4(x, 'resizeNearest');
-    const [oh, ow] = this.targetSize(to, 'resizeNearest');
+    const [oh, ow] = this.targetSize(xt, to, 'resizeNearest');
     const [, h, w] = xt.shape;
     // PyTorch computes the source index in float32: floor(dst · fp32(in/out)). Exact integer
     // arithmetic differs at a few positions (in=2, out=82, dst=41), so round as PyTorch does.

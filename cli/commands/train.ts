@@ -22,6 +22,7 @@ interface Args {
   'checkpoint-every': number;
   'max-steps'?: number;
   init?: string;
+  labels?: string;
   loader: string;
   backend?: string;
   [option: string]: unknown;
@@ -42,7 +43,7 @@ const HYPER_DEFAULT = "(default: the method's for the backbone, see `wsss method
 
 export const trainCommand: CommandModule<object, Args> = {
   command: 'train',
-  describe: 'Train a method on image-level labels (resumes from RUN/checkpoint.safetensors)',
+  describe: 'Train a method on image-level labels, or a DeepLab on pseudo-labels (--labels); resumes from RUN/checkpoint.safetensors',
   builder: (y) =>
     y
       .option('method', { type: 'string', default: 'cam', choices: methodNames(), describe: 'method to train (`wsss methods` lists them)' })
@@ -61,6 +62,7 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('checkpoint-every', { type: 'number', default: 100, describe: 'steps between checkpoints' })
       .option('max-steps', { type: 'number', describe: 'end the run after this many steps, complete and exportable (the schedule stays that of the full run; a larger value later continues it)' })
       .option('init', { type: 'string', describe: "pretrained weights (.safetensors, our names; a bare backbone's weights from `wsss import-weights` load into the backbone)" })
+      .option('labels', { type: 'string', describe: 'label maps to train on, <id>.png with 255 ignored (a `wsss pseudo-label` output folder or its labels/): methods trained on label maps (deeplab)' })
       .option('loader', { type: 'string', default: 'auto', choices: ['auto', 'memory', 'stream'], describe: 'training images: decoded once into memory, or streamed (decoded and augmented in worker threads, bounded memory); auto streams lists over 2,000 images. Same crops either way' })
       .option('backend', { type: 'string', describe: 'tfjs backend to use (default: best available, see `wsss doctor`)' })
       .options(methodOptionFlags())
@@ -73,6 +75,7 @@ export const trainCommand: CommandModule<object, Args> = {
         return true;
       })
       .example('$0 train --data data/synth-small --out runs/cam', 'the CAM baseline on the synthetic benchmark')
+      .example('$0 train --method deeplab --variant v3plus --data data/synth-small --labels runs/cam/pseudo --out runs/deeplab', "DeepLab v3+ on CAM's pseudo-labels")
       .example('$0 train --method cam --backbone resnet50 --init r50.safetensors --data VOC --out runs/r50', 'CAM on an ImageNet ResNet-50 (output stride 16)') as never,
   handler: async (a) => {
     const { getMethod } = await import('../../graphs/methods/registry.ts');
@@ -106,6 +109,7 @@ export const trainCommand: CommandModule<object, Args> = {
         seed: a.seed,
         checkpointEvery: a['checkpoint-every'],
         init: a.init,
+        labels: a.labels,
         maxSteps: a['max-steps'],
         loader: a.loader as 'auto' | 'memory' | 'stream',
         backend: a.backend,

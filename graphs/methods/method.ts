@@ -67,6 +67,12 @@ export interface TrainBatch {
   labelsData: Float32Array;
   /** Indices of the batch's images in the training list (e.g. to pair images). */
   indices: number[];
+  /**
+   * Per-pixel targets of methods that train on label maps (MethodDef.pixelLabels, `wsss train
+   * --labels DIR`): one-hot [N, 1 + C, H, W] over background and the classes, all zero where the
+   * label is 255 (ignored, and the padding of augmented crops).
+   */
+  pixelTargets?: Tensor;
 }
 
 export interface TrainContext {
@@ -93,6 +99,15 @@ export type BatchSampler = (o: { labels: Float32Array[]; batch: number; step: nu
 export interface LabelRuleSpec {
   kind: string;
   [parameter: string]: unknown;
+}
+
+/** A method's training augmentation (train/data/augment.ts applies it to image and label maps alike). */
+export interface MethodAugment {
+  /** Random rescale by a factor drawn uniformly from [lo, hi]. */
+  scale: [number, number];
+  flip: boolean;
+  /** Padding colour of crops larger than the rescaled image (labels pad with 255). */
+  imageFill?: [number, number, number];
 }
 
 export interface MethodModel {
@@ -135,6 +150,13 @@ export interface MethodDef {
    */
   labelVariants?: Record<string, { variant?: string; pseudoLabelFlags: string[] }>;
   trainingDefaults(backbone: string): TrainingHyper;
+  /**
+   * The method trains on per-pixel label maps (`wsss train --labels DIR`, PNGs <id>.png, 255
+   * ignored, e.g. another method's `wsss pseudo-label` output) besides the image-level labels.
+   */
+  pixelLabels?: boolean;
+  /** Training augmentation where the method needs its own (default: the light one of the classification stage, cli/train-run.ts). */
+  augment?: MethodAugment;
   build(ctx: MethodBuildContext): MethodModel;
   /**
    * Name maps from the official repos' checkpoint layouts of this method onto its parameter

@@ -2,6 +2,7 @@
 // (`wsss train`, `wsss export --run`, `wsss methods`) and the benchmark read this list.
 
 import { camMethod } from './cam/index.ts';
+import { deepLabMethod } from './deeplab/index.ts';
 import { edamMethod } from './edam/index.ts';
 import { gradcamMethod } from './gradcam/index.ts';
 import type { MethodDef } from './method.ts';
@@ -9,7 +10,7 @@ import { oneStageMethod } from './onestage/index.ts';
 import { pplMethod } from './ppl/index.ts';
 import { vweMethod } from './vwe/index.ts';
 
-const methods: MethodDef[] = [camMethod, edamMethod, gradcamMethod, oneStageMethod, pplMethod, vweMethod];
+const methods: MethodDef[] = [camMethod, deepLabMethod, edamMethod, gradcamMethod, oneStageMethod, pplMethod, vweMethod];
 
 export function methodNames(): string[] {
   return methods.map((m) => m.name);

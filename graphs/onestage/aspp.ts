@@ -27,3 +27,15 @@ export class Aspp extends Module {
     return ops.dropout(this.project.forward(ops, y), 0.5);
   }
 }
+
+/**
+ * Dilation rates for a backbone, from the rates a paper gives at output stride 8 (DeepLab-v2's
+ * ASPP 6, 12, 18, 24 and LargeFOV's 12; DeepLabv3's 12, 24, 36; 1-Stage's). ResNets and other
+ * ImageNet backbones scale them by 8 / output stride (halved at 16). cam-tiny (stride 4, 16×16
+ * maps of the synthetic set's 64 px crops) takes them as fractions of the papers' 41×41 maps
+ * (321 px / 8): r · 16 / 41 (12, 24, 36 → 5, 9, 14).
+ */
+export function atrousRates(ratesAtStride8: readonly number[], backbone: string, outputStride: number): number[] {
+  if (backbone.startsWith('cam-tiny')) return ratesAtStride8.map((r) => Math.max(1, Math.round((r * 16) / 41)));
+  return ratesAtStride8.map((r) => Math.max(1, Math.round((r * 8) / outputStride)));
+}

@@ -7,6 +7,7 @@
 // fraction, round(E·5/24) epochs (6 → 1, 12 → 3, 24 → 5).
 
 import { createFeatureBackbone, FEATURE_BACKBONES } from '../../backbones/index.ts';
+import { atrousRates } from '../../onestage/aspp.ts';
 import { PAMR_DILATIONS, PAMR_ITERATIONS } from '../../onestage/pamr.ts';
 import { SG_PSI } from '../../onestage/stochastic-gate.ts';
 import type { MethodDef, TrainingHyper, TrainingStage } from '../method.ts';
@@ -36,14 +37,9 @@ function parseInts(text: string, what: string): number[] {
   return v;
 }
 
-/**
- * ASPP rates by output stride: 12, 24, 36 at stride 8 (the paper's ResNet-38), halved at 16.
- * cam-tiny (stride 4, 16×16 maps of the 64 px crops): the paper's rates as fractions of its
- * 41×41 maps (321 px / 8) → 5, 9, 14.
- */
+/** ASPP rates: the paper's 12, 24, 36 at output stride 8, scaled for the backbone (cam-tiny: 5, 9, 14). */
 function defaultAsppRates(backbone: string, outputStride: number): number[] {
-  if (backbone.startsWith('cam-tiny')) return [5, 9, 14];
-  return [12, 24, 36].map((r) => Math.max(1, Math.round((r * 8) / outputStride)));
+  return atrousRates([12, 24, 36], backbone, outputStride);
 }
 
 export const oneStageMethod: MethodDef = {

@@ -8,12 +8,12 @@
 import { ConvBnRelu } from '../../backbones/cam-tiny.ts';
 import { TAP_FINAL, TAP_LOW, type Backbone } from '../../backbones/backbone.ts';
 import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
-import { Conv2d } from '../../layers.ts';
 import { balancedCrossEntropy } from '../../losses/balanced-ce.ts';
 import { multilabelSoftMargin } from '../../losses/multilabel-soft-margin.ts';
 import { Module } from '../../module.ts';
 import { Aspp } from '../../onestage/aspp.ts';
 import { GlobalCueInjection } from '../../onestage/gci.ts';
+import { LastConv } from '../../onestage/last-conv.ts';
 import { pamr } from '../../onestage/pamr.ts';
 import { stochasticGate } from '../../onestage/stochastic-gate.ts';
 import type { Ops, Tensor } from '../../ops.ts';
@@ -32,23 +32,6 @@ export interface OneStageConfig {
   psi: number;
   pamrDilations: number[];
   pamrIterations: number;
-}
-
-/** last_conv: 3×3 conv-BN-ReLU, Dropout 0.5, 3×3 conv-BN-ReLU, Dropout 0.1, 1×1 conv with bias. */
-class LastConv extends Module {
-  readonly conv1: ConvBnRelu;
-  readonly conv2: ConvBnRelu;
-  readonly classifier: Conv2d;
-  constructor(width: number, numForeground: number) {
-    super();
-    this.conv1 = this.child(0, new ConvBnRelu(width, width, 3));
-    this.conv2 = this.child(2, new ConvBnRelu(width, width, 3));
-    this.classifier = this.child(4, new Conv2d(width, numForeground, 1, { weightInit: { kind: 'kaiming-normal', mode: 'fan_out' } }));
-  }
-  forward(ops: Ops, x: Tensor): Tensor {
-    const y = ops.dropout(this.conv2.forward(ops, ops.dropout(this.conv1.forward(ops, x), 0.5)), 0.1);
-    return this.classifier.forward(ops, y);
-  }
 }
 
 export class OneStageNet extends Module {
@@ -70,7 +53,7 @@ export class OneStageNet extends Module {
     this.skip = this.child('fc8_skip', new ConvBnRelu(low, config.skipWidth, 1));
     this.fc8x = this.child('fc8_x', new ConvBnRelu(config.width + config.skipWidth, config.width, 3));
     this.gci = config.sg ? this.child('gci', new GlobalCueInjection(low, config.width)) : null;
-    this.lastConv = this.child('last_conv', new LastConv(config.width, numForeground));
+    this.lastConv = this.child('last_conv', new LastConv(config.width, config.width, numForeground));
   }
 
   /** Foreground logits [N, C−1, H/4, W/4] of a [0, 255] RGB image. */
