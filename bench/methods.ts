@@ -13,10 +13,8 @@
 // Every stage is the `wsss` command a user would run, and every finished configuration is cached
 // under --out by its full configuration, so an interrupted bench resumes where it stopped.
 
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { getMethod, methodNames } from '../graphs/methods/registry.ts';
 import type { OptionValue } from '../graphs/methods/method.ts';
 import { PartRecallCounter } from '../runtime/metrics/part-recall.ts';
@@ -27,8 +25,7 @@ import { parseImageList } from '../runtime/node/dataset/voc-dataset.ts';
 import { composeOverlay } from '../runtime/postprocess.ts';
 import { vocPalette } from '../runtime/voc-palette.ts';
 import { benchArg } from './lib/args.ts';
-
-const WSSS = fileURLToPath(new URL('../bin/wsss.js', import.meta.url));
+import { benchDataDir, methodRunDir, wsss } from './lib/method-runs.ts';
 
 function intArg(name: string, dflt: number): number {
   const v = Number(benchArg(name, String(dflt)));
@@ -86,27 +83,6 @@ for (const m of ['cam', ...only.filter((x) => x !== 'cam')]) {
   }
 }
 
-/** Runs `wsss ...args`, its output to `log`; resolves with stdout's last line. */
-function wsss(args: string[], log: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const file = createWriteStream(log, { flags: 'a' });
-    file.write(`\n$ wsss ${args.join(' ')}\n`);
-    const child = spawn(process.execPath, [WSSS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      file.write(d);
-    });
-    child.stderr.on('data', (d: Buffer) => file.write(d));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      file.end();
-      if (code === 0) res(stdout.trim().split('\n').pop() ?? '');
-      else rej(new Error(`wsss ${args[0]} failed (exit ${code}); see ${log}`));
-    });
-  });
-}
-
 interface RunResult {
   config: Record<string, unknown>;
   miou: number;
@@ -118,7 +94,7 @@ interface RunResult {
   pseudo: string;
 }
 
-const data = join(out, `data-${preset}-s${dataSeed}`);
+const data = benchDataDir(out, preset, dataSeed);
 mkdirSync(out, { recursive: true });
 const benchLog = join(out, 'bench.log');
 if (!existsSync(join(data, 'synth.json'))) {
@@ -140,7 +116,7 @@ async function partRecall(pseudo: string): Promise<{ head: number; body: number 
 }
 
 /** Train, export, pseudo-label and evaluate one (entry, seed); cached by configuration. */
-const runDir = (key: string, seed: number) => join(out, 'runs', `${key.replace(':', '-')}-${backbone}-${preset}-d${dataSeed}-s${seed}${epochs ? `-e${epochs}` : ''}`);
+const runDir = (key: string, seed: number) => methodRunDir(out, key, { backbone, preset, dataSeed, seed, epochs });
 
 async function runOne(e: Entry, seed: number): Promise<RunResult> {
   // pseudo_flags: the label variant's flags as the method declares them ('{data}' unexpanded).

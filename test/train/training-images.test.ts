@@ -23,8 +23,8 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test('streamed and in-memory loaders give the same batches, steps asked in any order', async () => {
-  const common = { data, split: 'train', seed: 4, crop: 40, augment: { scale: [0.7, 1.3] as [number, number], flip: true, colorJitter: { brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.05 } } };
+test('streamed and in-memory loaders give the same batches (label-map crops included), steps asked in any order', async () => {
+  const common = { data, split: 'train', seed: 4, crop: 40, labels: join(data, 'SegmentationClass'), augment: { scale: [0.7, 1.3] as [number, number], flip: true, colorJitter: { brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.05 } } };
   const indicesAt = (step: number) => batchIndices(12, 4, step, 4);
   const mem = await openTrainingImages({ ...common, indicesAt, loader: 'memory' });
   const str = await openTrainingImages({ ...common, indicesAt, loader: 'stream', workers: 2, prefetchSteps: 2 });
@@ -37,6 +37,9 @@ test('streamed and in-memory loaders give the same batches, steps asked in any o
       assert.equal(b.pixels.length, 4 * 40 * 40 * 3);
       assert.ok(a.pixels.some((v) => v > 0), 'crops hold pixels');
       assert.deepEqual(b.pixels, a.pixels, `step ${step}`);
+      assert.equal(a.labels!.length, 4 * 40 * 40);
+      assert.ok(a.labels!.some((v) => v > 0 && v < 255), 'label crops hold classes');
+      assert.deepEqual(b.labels, a.labels, `labels, step ${step}`);
     }
   } finally {
     await mem.close();
