@@ -1,5 +1,6 @@
 // `npm run bench -- second-stage [--from METHOD] [--seeds N] [--epochs E] [--variant aspp|v3plus|largefov]
-//                                [--first-epochs 6] [--data-seed S] [--preset P] [--backbone B] [--out DIR]`
+//                                [--lr 0.01] [--crf psa] [--first-epochs 6] [--data-seed S] [--preset P]
+//                                [--backbone B] [--out DIR]`
 //
 // The seed papers' last step: a DeepLab trained on a method's pseudo-labels and scored on the val
 // split, side by side with the pseudo-labels' own mIoU on the train split. The pseudo-labels come
@@ -10,7 +11,7 @@
 // each scored on val without and with the dense CRF (`wsss segment --crf psa`). Every finished
 // configuration is cached under DIR/second-stage/, so an interrupted bench resumes.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseImageList } from '../runtime/node/dataset/voc-dataset.ts';
 import { writeFileAtomic } from '../runtime/node/files/atomic-write.ts';
@@ -39,6 +40,13 @@ const epochs = intArg('epochs', 4, 1);
 // bench checks, and the cheapest of the three per step on cam-tiny.
 const variant = benchArg('variant', 'aspp')!;
 const crfPreset = benchArg('crf', 'psa')!;
+// The same base learning rate for both rows (deeplab's cam-tiny default; at 0.05 the multi-scale
+// row collapses to all-background).
+const lr = Number(benchArg('lr', '0.01'));
+if (!(lr > 0)) {
+  console.error('--lr must be positive');
+  process.exit(2);
+}
 const out = resolve(benchArg('out', 'runs/bench-methods')!);
 
 const data = benchDataDir(out, preset, dataSeed);
@@ -76,7 +84,7 @@ interface SecondStageResult {
 }
 
 async function runOne(seed: number, msi: boolean, source: FirstStage): Promise<SecondStageResult> {
-  const config = { from, first_epochs: firstEpochs, backbone, preset, data_seed: dataSeed, seed, variant, multi_scale_inputs: msi, epochs, crf: crfPreset };
+  const config = { from, first_epochs: firstEpochs, backbone, preset, data_seed: dataSeed, seed, variant, multi_scale_inputs: msi, epochs, lr, crf: crfPreset };
   const dir = join(out, 'second-stage', `deeplab-${variant}${msi ? '-msi' : ''}-from-${from.replace(':', '-')}-${backbone}-${preset}-d${dataSeed}-s${seed}-e${epochs}`);
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) {
@@ -85,13 +93,15 @@ async function runOne(seed: number, msi: boolean, source: FirstStage): Promise<S
       console.log(`  seed ${seed} ${msi ? 'multi-scale' : 'single-scale'}: cached (val mIoU ${cached.val_miou.toFixed(4)}, ${dir})`);
       return cached;
     }
+    // Another configuration's run would refuse to resume: start this one over.
+    rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
   const log = join(dir, 'log.txt');
   const run = join(dir, 'run');
   const model = join(dir, 'model.onnx');
   const t0 = performance.now();
-  await wsss(['train', '--method', 'deeplab', '--variant', variant, ...(msi ? ['--multi-scale-inputs'] : []), '--backbone', backbone, '--data', data, '--labels', source.pseudo, '--out', run, '--seed', String(seed), '--epochs', String(epochs)], log);
+  await wsss(['train', '--method', 'deeplab', '--variant', variant, ...(msi ? ['--multi-scale-inputs'] : []), '--backbone', backbone, '--data', data, '--labels', source.pseudo, '--out', run, '--seed', String(seed), '--epochs', String(epochs), '--lr', String(lr)], log);
   const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')) as { seconds: number; steps: number };
   if (!existsSync(model)) await wsss(['export', '--run', run, '--out', model, '--verify'], log);
   await wsss(['segment', '--model', model, '--out', join(dir, 'val'), '--ep', 'cpu', ...valImages], log);
@@ -145,6 +155,7 @@ console.log(
     seeds,
     first_epochs: Number(firstEpochs),
     epochs,
+    lr,
     crf: crfPreset,
     pseudo_label_train_miou: stat(pseudoMiou),
     single_scale: { val_miou: stat(single.map((r) => r.val_miou)), val_miou_crf: stat(single.map((r) => r.val_miou_crf)), train_seconds_mean: trainSeconds(single) },
