@@ -41,7 +41,7 @@ export const deepLabMethod: MethodDef = {
   pixelLabels: true,
   options: {
     variant: { type: 'string', default: 'aspp', choices: [...DEEPLAB_VARIANTS], describe: 'head: largefov (vgg16d), aspp (DeepLab-v2, ResNet), v3plus (ASPP + stride-4 decoder)' },
-    'multi-scale-inputs': { type: 'boolean', default: false, describe: 'train and infer on scales 1, 0.75, 0.5 through shared weights, max fusion; loss = each scale + the fused' },
+    'multi-scale-inputs': { type: 'boolean', default: false, describe: 'train and infer on scales 1, 0.75, 0.5 through shared weights, max fusion; loss = the sum of each scale\'s and the fused cross-entropy (four terms: from scratch, give a quarter of the single-scale --lr)' },
     rates: { type: 'string', default: '', describe: 'dilation rates (empty: the paper\'s at output stride 8 — largefov 12, aspp 6,12,18,24, v3plus 12,24,36 — scaled to the backbone; cam-tiny ×16/41)' },
     width: { type: 'number', default: 0, describe: 'channels of LargeFOV fc6/fc7 (0: 1024, 64 on cam-tiny) and of v3+\'s ASPP/decoder (0: 256, 32 on cam-tiny); v3+\'s skip gets 48/256 of it' },
     'batch-norm': { type: 'string', default: 'auto', choices: ['auto', 'frozen', 'train'], describe: 'backbone batch norms: frozen (running statistics, for ImageNet weights and small batches) or trained; auto freezes them on ResNets, WideResNet-38 and MobileNetV2' },
