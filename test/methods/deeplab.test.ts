@@ -176,7 +176,7 @@ function config(outDir: string, labels: string): MethodTrainConfig {
     options: { variant: 'v3plus', 'multi-scale-inputs': true, width: 8 },
     data,
     split: 'train',
-    hyper: { epochs: 2, batch: 4, crop: 32, lr: 0.01, warmup: 1 },
+    hyper: { epochs: 2, batch: 4, crop: 24, lr: 0.01, warmup: 1 },
     seed: 7,
     outDir,
     checkpointEvery: 1,
