@@ -4,7 +4,7 @@
 // SaliencyMaps/ that `wsss pseudo-label --fuse-saliency --saliency <out>` reads. Atomic writes,
 // finished images skipped on a rerun, unreadable images reported by name.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { encodeGreyPng } from '../runtime/node/files/palette-png.ts';
