@@ -4,11 +4,10 @@
 // the same function runs in training (tfjs), in an exported model and standalone (`wsss refine
 // --pamr` exports just this graph).
 //
-// Layout: the neighbours of every dilation are slices of one replicate-padded copy of the input,
-// concatenated to [B, P·C, H, W] (channel j·C + c = neighbour j of channel c; P = 8·|D|,
-// dilation-major). Sums over neighbours and the broadcasts between the per-pixel [B, P, H, W]
-// affinities and the P·C channels are 1×1 convolutions with 0/1 weights — a few rank-4 ops per
-// iteration (slices are plain copies in both interpreters) instead of one product per neighbour.
+// Layout: the neighbours of every dilation are slices of one replicate-padded copy of the input
+// (P = 8·|D| of them, dilation-major). For the affinities (3 image channels) they are
+// concatenated to [B, P·K, H, W] and summed by 1×1 convolutions with 0/1 weights; the refinement
+// itself multiplies each mask slice by its neighbour's affinity map and adds them up.
 
 import type { Ops, Tensor } from '../ops.ts';
 
@@ -56,13 +55,6 @@ function sumOverChannels(ops: Ops, channels: number, p: number, scale: number): 
   return ops.constant(w, [p, p * channels, 1, 1]);
 }
 
-/** 1×1 weights [P·C, P, 1, 1] copying neighbour j's map to every channel j·C + c. */
-function tileNeighbours(ops: Ops, channels: number, p: number): Tensor {
-  const w = new Float32Array(p * channels * p);
-  for (let j = 0; j < p; j++) for (let c = 0; c < channels; c++) w[(j * channels + c) * p + j] = 1;
-  return ops.constant(w, [p * channels, p, 1, 1]);
-}
-
 /** 1×1 weights [P·C, C, 1, 1] copying channel c to every channel j·C + c. */
 function tileChannels(ops: Ops, channels: number, p: number): Tensor {
   const w = new Float32Array(p * channels * channels);
@@ -72,9 +64,9 @@ function tileChannels(ops: Ops, channels: number, p: number): Tensor {
 
 /**
  * The neighbours of x [B, C, H, W] at every dilation with replicate padding (coordinates clamped
- * to the border): [B, P·C, H, W], channel j·C + c = neighbour j of channel c.
+ * to the border): P tensors [B, C, H, W], dilation-major, offsets in NEIGHBOUR_OFFSETS order.
  */
-function neighbours(ops: Ops, x: Tensor, dilations: number[]): Tensor {
+function neighbourSlices(ops: Ops, x: Tensor, dilations: number[]): Tensor[] {
   // On a map of static size, an offset of max(H, W) − 1 or more lands on the border whatever the
   // pixel, so larger dilations give the same neighbours as that one: cap them (less padding).
   const [, , h, w] = ops.shape(x);
@@ -86,7 +78,12 @@ function neighbours(ops: Ops, x: Tensor, dilations: number[]): Tensor {
   const parts: Tensor[] = [];
   for (const d of dilations)
     for (const [dy, dx] of NEIGHBOUR_OFFSETS) parts.push(ops.slice(padded, [dmax + dy * d, dmax + dx * d], [end(dy * d), end(dx * d)], [2, 3]));
-  return ops.concat(parts, 1);
+  return parts;
+}
+
+/** The same neighbours concatenated: [B, P·C, H, W], channel j·C + c = neighbour j of channel c. */
+function neighbours(ops: Ops, x: Tensor, dilations: number[]): Tensor {
+  return ops.concat(neighbourSlices(ops, x, dilations), 1);
 }
 
 export interface PamrAffinity {
@@ -121,19 +118,27 @@ export function pamrAffinity(ops: Ops, image: Tensor, dilations: number[] = PAMR
  * resized to H×W (bilinear, align_corners=True; a no-op when the sizes match), then `iterations`
  * times every channel becomes the affinity-weighted sum of its neighbours. Returns [B, C, H, W].
  * Probability masks stay probability masks (the affinities sum to 1 at every pixel).
+ *
+ * An iteration is Σ_j A_j ⊙ N_j(m): one slice of the padded mask per neighbour j, multiplied by
+ * that neighbour's affinity map [B, 1, H, W] broadcast over the mask's channels. That is 8·|D|·C
+ * multiply-adds per pixel; the affinity's 1×1-convolution layout would cost 8·|D|·C² (21 classes,
+ * 6 dilations: 21× more) plus a [B, 8·|D|·C, H, W] copy per iteration.
  */
 export function pamr(ops: Ops, image: Tensor, mask: Tensor, o: PamrOptions = {}): Tensor {
   const dilations = o.dilations ?? PAMR_DILATIONS;
   const iterations = o.iterations ?? PAMR_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`PAMR: iterations must be a non-negative integer, got ${iterations}`);
-  const c = ops.shape(mask)[1];
-  if (c === null) throw new Error('PAMR: the mask channel count must be static');
-  const p = Q * dilations.length;
+  if (ops.shape(mask)[1] === null) throw new Error('PAMR: the mask channel count must be static');
   const { affinity } = pamrAffinity(ops, image, dilations);
   let m = ops.resizeBilinear(mask, { like: image }, true);
-  // The affinities copied to the P·C channel layout of the mask's neighbours, once.
-  const weights = ops.conv2d(affinity, tileNeighbours(ops, c, p), null);
-  const sum = sumOverNeighbours(ops, c, p);
-  for (let t = 0; t < iterations; t++) m = ops.conv2d(ops.mul(neighbours(ops, m, dilations), weights), sum, null);
+  if (iterations === 0) return m;
+  const p = Q * dilations.length;
+  const weights = Array.from({ length: p }, (_, j) => ops.slice(affinity, [j], [j + 1], [1]));
+  for (let t = 0; t < iterations; t++) {
+    const shifted = neighbourSlices(ops, m, dilations);
+    let next = ops.mul(shifted[0], weights[0]);
+    for (let j = 1; j < p; j++) next = ops.add(next, ops.mul(shifted[j], weights[j]));
+    m = next;
+  }
   return m;
 }
