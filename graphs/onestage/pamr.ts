@@ -4,10 +4,10 @@
 // the same function runs in training (tfjs), in an exported model and standalone (`wsss refine
 // --pamr` exports just this graph).
 //
-// Layout: the neighbours of every dilation are slices of one replicate-padded copy of the input
-// (P = 8·|D| of them, dilation-major). For the affinities (3 image channels) they are
-// concatenated to [B, P·K, H, W] and summed by 1×1 convolutions with 0/1 weights; the refinement
-// itself multiplies each mask slice by its neighbour's affinity map and adds them up.
+// Layout: for the affinities, the neighbours of every dilation are slices of one replicate-padded
+// copy of the image (P = 8·|D| of them, dilation-major), concatenated to [B, P·K, H, W] and summed
+// by 1×1 convolutions with 0/1 weights (K = 3 colour channels: cheap). The refinement iterations
+// are `Ops.shiftedWeightedSum`: a direct loop in tfjs, Pad + Slice + Mul + Add in ONNX.
 
 import type { Ops, Tensor } from '../ops.ts';
 
@@ -64,9 +64,9 @@ function tileChannels(ops: Ops, channels: number, p: number): Tensor {
 
 /**
  * The neighbours of x [B, C, H, W] at every dilation with replicate padding (coordinates clamped
- * to the border): P tensors [B, C, H, W], dilation-major, offsets in NEIGHBOUR_OFFSETS order.
+ * to the border): [B, P·C, H, W], channel j·C + c = neighbour j of channel c.
  */
-function neighbourSlices(ops: Ops, x: Tensor, dilations: number[]): Tensor[] {
+function neighbours(ops: Ops, x: Tensor, dilations: number[]): Tensor {
   // On a map of static size, an offset of max(H, W) − 1 or more lands on the border whatever the
   // pixel, so larger dilations give the same neighbours as that one: cap them (less padding).
   const [, , h, w] = ops.shape(x);
@@ -78,12 +78,7 @@ function neighbourSlices(ops: Ops, x: Tensor, dilations: number[]): Tensor[] {
   const parts: Tensor[] = [];
   for (const d of dilations)
     for (const [dy, dx] of NEIGHBOUR_OFFSETS) parts.push(ops.slice(padded, [dmax + dy * d, dmax + dx * d], [end(dy * d), end(dx * d)], [2, 3]));
-  return parts;
-}
-
-/** The same neighbours concatenated: [B, P·C, H, W], channel j·C + c = neighbour j of channel c. */
-function neighbours(ops: Ops, x: Tensor, dilations: number[]): Tensor {
-  return ops.concat(neighbourSlices(ops, x, dilations), 1);
+  return ops.concat(parts, 1);
 }
 
 export interface PamrAffinity {
@@ -119,10 +114,9 @@ export function pamrAffinity(ops: Ops, image: Tensor, dilations: number[] = PAMR
  * times every channel becomes the affinity-weighted sum of its neighbours. Returns [B, C, H, W].
  * Probability masks stay probability masks (the affinities sum to 1 at every pixel).
  *
- * An iteration is Σ_j A_j ⊙ N_j(m): one slice of the padded mask per neighbour j, multiplied by
- * that neighbour's affinity map [B, 1, H, W] broadcast over the mask's channels. That is 8·|D|·C
- * multiply-adds per pixel; the affinity's 1×1-convolution layout would cost 8·|D|·C² (21 classes,
- * 6 dilations: 21× more) plus a [B, 8·|D|·C, H, W] copy per iteration.
+ * An iteration is Σ_j A_j ⊙ N_j(m) (`Ops.shiftedWeightedSum`): each neighbour's affinity map
+ * [B, 1, H, W] times the mask shifted to that neighbour, 8·|D|·C multiply-adds per pixel; the
+ * 1×1-convolution layout of the affinities would cost 8·|D|·C² (21× more with 21 classes).
  */
 export function pamr(ops: Ops, image: Tensor, mask: Tensor, o: PamrOptions = {}): Tensor {
   const dilations = o.dilations ?? PAMR_DILATIONS;
@@ -130,15 +124,8 @@ export function pamr(ops: Ops, image: Tensor, mask: Tensor, o: PamrOptions = {})
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`PAMR: iterations must be a non-negative integer, got ${iterations}`);
   if (ops.shape(mask)[1] === null) throw new Error('PAMR: the mask channel count must be static');
   const { affinity } = pamrAffinity(ops, image, dilations);
+  const offsets = dilations.flatMap((d) => NEIGHBOUR_OFFSETS.map(([dy, dx]) => [dy * d, dx * d] as const));
   let m = ops.resizeBilinear(mask, { like: image }, true);
-  if (iterations === 0) return m;
-  const p = Q * dilations.length;
-  const weights = Array.from({ length: p }, (_, j) => ops.slice(affinity, [j], [j + 1], [1]));
-  for (let t = 0; t < iterations; t++) {
-    const shifted = neighbourSlices(ops, m, dilations);
-    let next = ops.mul(shifted[0], weights[0]);
-    for (let j = 1; j < p; j++) next = ops.add(next, ops.mul(shifted[j], weights[j]));
-    m = next;
-  }
+  for (let t = 0; t < iterations; t++) m = ops.shiftedWeightedSum(m, affinity, offsets);
   return m;
 }
