@@ -18,7 +18,7 @@ import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { encodeNpy, readNpyFloat32 } from '../runtime/node/files/npy.ts';
 import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
-import { Progress } from '../runtime/node/progress.ts';
+import { runResumableBatch, type BatchTally } from '../runtime/node/resumable-batch.ts';
 import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
 import { DEFAULT_CAM_BG_THRESHOLD } from '../runtime/postprocess.ts';
 
@@ -39,14 +39,8 @@ export interface PamrRefineOptions {
   progress?: boolean;
 }
 
-export interface PamrRefineSummary {
-  images: number;
+export interface PamrRefineSummary extends Omit<BatchTally, 'done'> {
   refined: number;
-  skipped_existing: number;
-  failed: number;
-  failures: { id: string; reason: string }[];
-  seconds: number;
-  images_per_second: number;
   dilations: number[];
   iterations: number;
   bg_score: number | null;
@@ -77,8 +71,6 @@ export async function refineWithPamr(o: PamrRefineOptions): Promise<PamrRefineSu
     removeStaleTempFiles(join(o.out, d));
   }
   const labelPath = (id: string) => join(o.out, 'labels', `${id}.png`);
-  const todo = ids.filter((id) => !existsSync(labelPath(id)));
-  const progress = o.progress === false ? null : new Progress({ total: ids.length, label: 'pamr', unit: 'img', startAt: ids.length - todo.length });
   const models = new Map<number, Uint8Array>();
   const model = (channels: number) => {
     let m = models.get(channels);
@@ -88,12 +80,12 @@ export async function refineWithPamr(o: PamrRefineOptions): Promise<PamrRefineSu
     }
     return m;
   };
-  const failures: { id: string; reason: string }[] = [];
-  let refined = 0;
-  const t0 = performance.now();
-  for (const id of todo) {
-    const mapFile = join(o.maps, `${id}.npy`);
-    try {
+  const tally = await runResumableBatch({
+    ids,
+    outputOf: labelPath,
+    progressLabel: o.progress === false ? null : 'pamr',
+    async work(id) {
+      const mapFile = join(o.maps, `${id}.npy`);
       if (!existsSync(mapFile)) throw new Error(`${mapFile} not found`);
       const imagePath = voc.imagePath(id);
       const image = await decodeImageFile(imagePath);
@@ -133,23 +125,12 @@ export async function refineWithPamr(o: PamrRefineOptions): Promise<PamrRefineSu
       const saved = o.cams ? r.subarray(hw) : r;
       writeFileAtomicSync(join(o.out, 'cams', `${id}.npy`), encodeNpy([k, h, w], saved), { ensureDir: false });
       writeFileAtomicSync(labelPath(id), encodeIndexedPng({ data: labels, width: w, height: h }), { ensureDir: false });
-      refined++;
-      progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
-    } catch (e) {
-      failures.push({ id, reason: (e as Error).message });
-      progress?.tick(1, { failed: failures.length });
-    }
-  }
-  progress?.finish();
-  const seconds = (performance.now() - t0) / 1000;
+    },
+  });
+  const { done, ...counts } = tally;
   return {
-    images: ids.length,
-    refined,
-    skipped_existing: ids.length - todo.length,
-    failed: failures.length,
-    failures,
-    seconds,
-    images_per_second: seconds > 0 ? refined / seconds : 0,
+    ...counts,
+    refined: done,
     dilations,
     iterations,
     bg_score: bgScore,

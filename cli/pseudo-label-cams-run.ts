@@ -12,7 +12,7 @@ import { labelMapWithBackground, selectChannels } from '../runtime/cam/multiscal
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { readNpyFloat32 } from '../runtime/node/files/npy.ts';
 import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
-import { Progress } from '../runtime/node/progress.ts';
+import { runResumableBatch } from '../runtime/node/resumable-batch.ts';
 import { readSaliencyMap, saliencyMapPath } from '../runtime/node/files/saliency-map.ts';
 import { multiScaleCamRule, type MultiScaleCamRule } from '../runtime/cam/label-rule.ts';
 import { parseModelMetadata } from '../runtime/model-metadata.ts';
@@ -56,13 +56,12 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
   mkdirSync(labelsDir, { recursive: true });
   removeStaleTempFiles(labelsDir);
   const bg = o.bgThreshold ?? rule.bgThreshold;
-  const todo = ids.filter((id) => !existsSync(join(labelsDir, `${id}.png`)));
-  const progress = o.quiet ? null : new Progress({ total: ids.length, label: 'pseudo-label (saved CAMs)', unit: 'img', startAt: ids.length - todo.length });
-  const failures: string[] = [];
-  const t0 = performance.now();
-  for (const id of todo) {
-    const camPath = join(o.cams, `${id}.npy`);
-    try {
+  const tally = await runResumableBatch({
+    ids,
+    outputOf: (id) => join(labelsDir, `${id}.png`),
+    progressLabel: o.quiet ? null : 'pseudo-label (saved CAMs)',
+    async work(id) {
+      const camPath = join(o.cams, `${id}.npy`);
       if (!existsSync(camPath)) throw new Error(`${camPath}: CAM file missing`);
       const a = readNpyFloat32(camPath);
       if (a.shape.length !== 3) throw new Error(`${camPath}: expected float32 [C, H, W], found [${a.shape.join(', ')}]`);
@@ -75,23 +74,20 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
         labels = labelMapWithBackground(selectChannels(a.data, c, h * w, keys), keys, h * w, bg);
       }
       writeFileAtomicSync(join(labelsDir, `${id}.png`), encodeIndexedPng({ data: labels, width: w, height: h }, undefined, 1));
-    } catch (e) {
-      failures.push(`${id}: ${(e as Error).message}`);
-    }
-    progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
-  }
-  progress?.finish();
+    },
+  });
+  const failures = tally.failures.map((f) => `${f.id}: ${f.reason}`);
   const summary = {
     images: ids.length,
-    processed: todo.length - failures.length,
-    skipped_existing: ids.length - todo.length,
-    failed: failures.length,
+    processed: tally.done,
+    skipped_existing: tally.skipped_existing,
+    failed: tally.failed,
     failures,
     cams: o.cams,
     ...(o.model ? { label_rule_of: o.model } : {}),
     ...(saliency ? { saliency: { dir: saliency.dir, ...saliency.labelling } } : { bg_threshold: bg }),
     use_image_labels: o.useImageLabels,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: tally.seconds,
     out: o.out,
   };
   writeFileAtomicSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');

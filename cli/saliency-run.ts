@@ -4,11 +4,11 @@
 // SaliencyMaps/ that `wsss pseudo-label --fuse-saliency --saliency <out>` reads. Atomic writes,
 // finished images skipped on a rerun, unreadable images reported by name.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { decodeImageFile } from '../runtime/node/dataset/decode-image.ts';
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { encodeGreyPng } from '../runtime/node/files/palette-png.ts';
-import { Progress } from '../runtime/node/progress.ts';
+import { runResumableBatch, type BatchTally } from '../runtime/node/resumable-batch.ts';
 import { openOnnxSaliencyDetector, type SaliencyInputRange } from '../runtime/node/saliency/onnx-saliency-detector.ts';
 import { saliencyMapPath } from '../runtime/node/files/saliency-map.ts';
 import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
@@ -52,40 +52,34 @@ export async function runSaliency(o: SaliencyRunOptions): Promise<SaliencyRunSum
   }
   mkdirSync(o.out, { recursive: true });
   removeStaleTempFiles(o.out);
-  const todo = ids.filter((id) => !existsSync(saliencyMapPath(o.out, id)));
-  const progress = o.quiet ? null : new Progress({ total: ids.length, label: 'saliency', unit: 'img', startAt: ids.length - todo.length });
-  const failures: string[] = [];
-  const t0 = performance.now();
-  let processed = 0;
+  let tally: BatchTally;
   try {
-    for (const id of todo) {
-      const path = ds.imagePath(id);
-      try {
-        const px = await decodeImageFile(path);
+    tally = await runResumableBatch({
+      ids,
+      outputOf: (id) => saliencyMapPath(o.out, id),
+      progressLabel: o.quiet ? null : 'saliency',
+      async work(id) {
+        const px = await decodeImageFile(ds.imagePath(id));
         const img = { data: pixelsToPlanarRgb(px), height: px.height, width: px.width };
         const { saliency } = await saliencyWithErasing(detector.detect, img, o.erase);
         const grey = new Uint8Array(saliency.length);
         for (let i = 0; i < grey.length; i++) grey[i] = Math.round(255 * saliency[i]);
         writeFileAtomicSync(saliencyMapPath(o.out, id), encodeGreyPng({ width: px.width, height: px.height, data: grey }));
-        processed++;
-      } catch (e) {
-        failures.push(`${path}: ${(e as Error).message}`);
-      }
-      progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
-    }
+      },
+    });
   } finally {
     await detector.release();
   }
-  progress?.finish();
+  const failures = tally.failures.map((f) => `${ds.imagePath(f.id)}: ${f.reason}`);
   const summary: SaliencyRunSummary = {
     images: ids.length,
-    processed,
-    skipped_existing: ids.length - todo.length,
-    failed: failures.length,
+    processed: tally.done,
+    skipped_existing: tally.skipped_existing,
+    failed: tally.failed,
     failures,
     erasing_thresholds: o.erase,
     provider: detector.provider,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: tally.seconds,
     out: o.out,
   };
   for (const f of failures) console.error(`failed: ${f}`);

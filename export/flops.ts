@@ -6,6 +6,7 @@
 // (ResNet-50 at 224×224: 4.09 G). FLOPs are reported as 2·MACs. Elementwise work (activations,
 // batch norm, pooling, adds) is tallied separately as `elementwise` (one per output element).
 
+import { shiftedWeightedSumComposite } from '../graphs/shifted-weighted-sum.ts';
 import { numel, type ParamRef } from '../graphs/module.ts';
 import {
   explicitPads,
@@ -243,6 +244,10 @@ export class CostOps implements Ops {
   adaptiveMaxPool(x: Tensor, bins: number): Tensor {
     return this.adaptiveAvgPool(x, bins);
   }
+  shiftedWeightedSum(x: Tensor, weights: Tensor, offsets: readonly (readonly [number, number])[]): Tensor {
+    return shiftedWeightedSumComposite(this, x, weights, offsets);
+  }
+
   gridMaxPool(x: Tensor, bins: number): Tensor {
     const [n, c, h, w] = s(x);
     this.tally.elementwise += numel(s(x));

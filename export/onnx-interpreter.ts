@@ -8,6 +8,7 @@
 // than baked in. The exported graph is the inference form: batch norm uses running statistics,
 // dropout and stop-gradient are identities.
 
+import { shiftedWeightedSumComposite } from '../graphs/shifted-weighted-sum.ts';
 import type { ParamRef } from '../graphs/module.ts';
 import { numel } from '../graphs/module.ts';
 import {
@@ -517,6 +518,10 @@ export class OnnxOps implements Ops {
    * take, so the map is cropped to n·k (n = S div k windows), reshaped to [N, C, n_h, k_h, n_w,
    * k_w] and reduced over the window axes.
    */
+  shiftedWeightedSum(x: Tensor, weights: Tensor, offsets: readonly (readonly [number, number])[]): Tensor {
+    return shiftedWeightedSumComposite(this, x, weights, offsets);
+  }
+
   gridMaxPool(x: Tensor, bins: number): Tensor {
     const xt = this.f(x);
     if (!Number.isInteger(bins) || bins < 1) throw new Error(`gridMaxPool: bins must be a positive integer, got ${bins}`);

@@ -148,6 +148,13 @@ export interface Ops {
    * it, except that an axis shorter than `bins` pools single pixels (k = 1) where PyTorch fails.
    */
   gridMaxPool(x: Tensor, bins: number): Tensor;
+  /**
+   * Σ_j weights[:, j] · (x shifted by offsets[j], replicate border):
+   * out[b, c, y, x] = Σ_j weights[b, j, y, x] · x[b, c, clamp(y + dy_j), clamp(x + dx_j)].
+   * x [B, C, H, W], weights [B, J, H, W], J = offsets.length, offsets (dy, dx). PAMR's iteration
+   * (graphs/onestage/pamr.ts). Not differentiable in tfjs (a direct loop): PAMR runs on stopped masks.
+   */
+  shiftedWeightedSum(x: Tensor, weights: Tensor, offsets: readonly (readonly [number, number])[]): Tensor;
   /** Bilinear resize, PyTorch semantics (alignCorners false = half-pixel, clamped at 0). */
   resizeBilinear(x: Tensor, to: ResizeTarget, alignCorners: boolean): Tensor;
   /** Nearest resize, PyTorch 'nearest' semantics (floor(dst · in/out)). */

@@ -211,6 +211,19 @@ test('pooling: max/avg with ceil mode and count_include_pad, global and adaptive
   });
 });
 
+test('shiftedWeightedSum: the tfjs loop against the ONNX Pad/Slice/Mul/Add form, with shifts past the border and none', async () => {
+  const offsets: [number, number][] = [[-1, -1], [0, 2], [3, -2], [0, 0], [40, 1], [-2, -30]];
+  await checkGroup(
+    'shifted',
+    {
+      shifted_sum: (o, x, _p, e) => o.shiftedWeightedSum(x, e.w, offsets),
+      shifted_sum_one: (o, x, _p, e) => o.shiftedWeightedSum(x, o.slice(e.w, [1], [2], [1]), [offsets[1]]),
+    },
+    new ParamBag({}),
+    [{ name: 'w', channels: offsets.length, dims: [N, offsets.length, H, W] }],
+  );
+});
+
 test('resize: bilinear (align corners / half pixel, up and down, size and like) and nearest', async () => {
   await checkGroup(
     'resize',

@@ -4,6 +4,7 @@
 // Methods tap different depths (stride-8 features for a skip connection, the last stage for
 // CAMs), so each backbone names its stages once and a caller asks for the ones it needs.
 
+import { IMAGENET_NORM, normaliseInput } from '../graph.ts';
 import { Module, type ParamRef } from '../module.ts';
 import type { BatchNorm2d } from '../layers.ts';
 import type { Ops, Tensor } from '../ops.ts';
@@ -81,6 +82,11 @@ export abstract class Backbone extends Module {
     const stages = names.map((n) => this.tap(n).name);
     const out = this.forward(ops, x, [...new Set(stages)]);
     return Object.fromEntries(names.map((n, i) => [n, out[stages[i]]]));
+  }
+
+  /** The final feature map of an RGB image in [0, 255] (ImageNet normalisation first): what every method's head reads. */
+  finalFeatures(ops: Ops, image: Tensor): Tensor {
+    return this.taps(ops, normaliseInput(ops, image, IMAGENET_NORM), [TAP_FINAL])[TAP_FINAL];
   }
 
   stage(name: string): StageInfo {

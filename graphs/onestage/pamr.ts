@@ -4,11 +4,10 @@
 // the same function runs in training (tfjs), in an exported model and standalone (`wsss refine
 // --pamr` exports just this graph).
 //
-// Layout: the neighbours of every dilation are slices of one replicate-padded copy of the input,
-// concatenated to [B, P·C, H, W] (channel j·C + c = neighbour j of channel c; P = 8·|D|,
-// dilation-major). Sums over neighbours and the broadcasts between the per-pixel [B, P, H, W]
-// affinities and the P·C channels are 1×1 convolutions with 0/1 weights — a few rank-4 ops per
-// iteration (slices are plain copies in both interpreters) instead of one product per neighbour.
+// Layout: for the affinities, the neighbours of every dilation are slices of one replicate-padded
+// copy of the image (P = 8·|D| of them, dilation-major), concatenated to [B, P·K, H, W] and summed
+// by 1×1 convolutions with 0/1 weights (K = 3 colour channels: cheap). The refinement iterations
+// are `Ops.shiftedWeightedSum`: a direct loop in tfjs, Pad + Slice + Mul + Add in ONNX.
 
 import type { Ops, Tensor } from '../ops.ts';
 
@@ -54,13 +53,6 @@ function sumOverChannels(ops: Ops, channels: number, p: number, scale: number): 
   const w = new Float32Array(p * p * channels);
   for (let j = 0; j < p; j++) for (let c = 0; c < channels; c++) w[j * p * channels + j * channels + c] = scale;
   return ops.constant(w, [p, p * channels, 1, 1]);
-}
-
-/** 1×1 weights [P·C, P, 1, 1] copying neighbour j's map to every channel j·C + c. */
-function tileNeighbours(ops: Ops, channels: number, p: number): Tensor {
-  const w = new Float32Array(p * channels * p);
-  for (let j = 0; j < p; j++) for (let c = 0; c < channels; c++) w[(j * channels + c) * p + j] = 1;
-  return ops.constant(w, [p * channels, p, 1, 1]);
 }
 
 /** 1×1 weights [P·C, C, 1, 1] copying channel c to every channel j·C + c. */
@@ -121,19 +113,19 @@ export function pamrAffinity(ops: Ops, image: Tensor, dilations: number[] = PAMR
  * resized to H×W (bilinear, align_corners=True; a no-op when the sizes match), then `iterations`
  * times every channel becomes the affinity-weighted sum of its neighbours. Returns [B, C, H, W].
  * Probability masks stay probability masks (the affinities sum to 1 at every pixel).
+ *
+ * An iteration is Σ_j A_j ⊙ N_j(m) (`Ops.shiftedWeightedSum`): each neighbour's affinity map
+ * [B, 1, H, W] times the mask shifted to that neighbour, 8·|D|·C multiply-adds per pixel; the
+ * 1×1-convolution layout of the affinities would cost 8·|D|·C² (21× more with 21 classes).
  */
 export function pamr(ops: Ops, image: Tensor, mask: Tensor, o: PamrOptions = {}): Tensor {
   const dilations = o.dilations ?? PAMR_DILATIONS;
   const iterations = o.iterations ?? PAMR_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`PAMR: iterations must be a non-negative integer, got ${iterations}`);
-  const c = ops.shape(mask)[1];
-  if (c === null) throw new Error('PAMR: the mask channel count must be static');
-  const p = Q * dilations.length;
+  if (ops.shape(mask)[1] === null) throw new Error('PAMR: the mask channel count must be static');
   const { affinity } = pamrAffinity(ops, image, dilations);
+  const offsets = dilations.flatMap((d) => NEIGHBOUR_OFFSETS.map(([dy, dx]) => [dy * d, dx * d] as const));
   let m = ops.resizeBilinear(mask, { like: image }, true);
-  // The affinities copied to the P·C channel layout of the mask's neighbours, once.
-  const weights = ops.conv2d(affinity, tileNeighbours(ops, c, p), null);
-  const sum = sumOverNeighbours(ops, c, p);
-  for (let t = 0; t < iterations; t++) m = ops.conv2d(ops.mul(neighbours(ops, m, dilations), weights), sum, null);
+  for (let t = 0; t < iterations; t++) m = ops.shiftedWeightedSum(m, affinity, offsets);
   return m;
 }

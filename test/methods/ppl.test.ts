@@ -18,7 +18,7 @@ import { Conv2d } from '../../graphs/layers.ts';
 import { initialiseAll, globToRegExp, type ParamValues } from '../../graphs/module.ts';
 import { resolveOptions } from '../../graphs/methods/method.ts';
 import { PplNet } from '../../graphs/methods/ppl/model.ts';
-import { pplMethod, stagePlans } from '../../graphs/methods/ppl/index.ts';
+import { implicitClassifierShare, pplMethod, stagePlans } from '../../graphs/methods/ppl/index.ts';
 import { patchLearning } from '../../graphs/methods/ppl/patch-learning.ts';
 import { createFeatureBackbone } from '../../graphs/backbones/index.ts';
 import { Rng } from '../../graphs/rng.ts';
@@ -194,6 +194,16 @@ test('implicit stages: step 1 trains everything but the other branch, step 2 fix
   assert.deepEqual(trained(plans[0].stage.frozen), ['backbone.0', 'backbone.1', 'backbone.2', 'backbone.3', 'backbone.4', 'backbone.5', 'branches.0', 'head.classifier']);
   // Step 2 cuts after conv4: conv1…conv4 are fixed, conv5 and conv6 (the stages the patches run through) train.
   assert.deepEqual(trained(plans[1].stage.frozen), ['backbone.4', 'backbone.5', 'branches.1', 'head.classifier']);
+  // With a classifier stage first (cam-tiny's stand-in for Algorithm 1's ImageNet weights): 3 epochs, then the steps share the other 3.
+  const pretrained = stagePlans(net, 'implicit', 6, 0.5, 0.5);
+  assert.deepEqual(pretrained.map((p) => [p.stage.name, p.stage.epochs, p.active]), [['classifier', 3, []], ['step1-conv3-k2', 2, [0]], ['step2-conv4-k4', 1, [1]]]);
+  assert.deepEqual(trained(pretrained[0].stage.frozen), ['backbone.0', 'backbone.1', 'backbone.2', 'backbone.3', 'backbone.4', 'backbone.5', 'head.classifier']);
+  assert.deepEqual(pretrained.slice(1).map((p) => p.stage.frozen), plans.map((p) => p.stage.frozen));
+  assert.equal(implicitClassifierShare('cam-tiny-w4', 'auto'), 0.5);
+  assert.equal(implicitClassifierShare('resnet50', 'auto'), 0);
+  assert.equal(implicitClassifierShare('cam-tiny', '0.25'), 0.25);
+  assert.throws(() => implicitClassifierShare('cam-tiny', '1'), /implicit-classifier-share/);
+  assert.throws(() => stagePlans(net, 'implicit', 3, 0.5, 0.5), /needs at least 4 epochs/);
   const explicit = stagePlans(net, 'explicit', 6, 0.5);
   assert.deepEqual(explicit.map((p) => [p.stage.name, p.stage.epochs, p.active, p.detach]), [['classifier', 3, [], false], ['explicit', 3, [0, 1], true]]);
 });
@@ -202,7 +212,8 @@ function config(mode: string, outDir: string): MethodTrainConfig {
   return {
     method: 'ppl',
     backbone: 'cam-tiny-w4',
-    options: { mode },
+    // No classifier stage before the implicit steps, so that 4 steps exercise both step boundaries.
+    options: { mode, 'implicit-classifier-share': '0' },
     data,
     split: 'train',
     // 8 images, batch 4: 2 steps an epoch; 2 epochs = 2 steps per implicit step (or explicit stage).

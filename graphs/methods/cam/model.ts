@@ -4,7 +4,7 @@
 
 import { TAP_FINAL, type Backbone } from '../../backbones/backbone.ts';
 import { CamHead } from '../../cam-head.ts';
-import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
+import { type GraphDef, rgbImageModelFields } from '../../graph.ts';
 import { multilabelSoftMargin } from '../../losses/multilabel-soft-margin.ts';
 import { Module } from '../../module.ts';
 import type { Ops, Tensor } from '../../ops.ts';
@@ -20,7 +20,7 @@ export class CamNet extends Module {
   }
 
   features(ops: Ops, image: Tensor): Tensor {
-    return this.backbone.taps(ops, normaliseInput(ops, image, IMAGENET_NORM), [TAP_FINAL])[TAP_FINAL];
+    return this.backbone.finalFeatures(ops, image);
   }
 
   /** Training forward: the classification loss on image-level labels. */
@@ -38,7 +38,7 @@ export function camGraph(net: CamNet, name: string, classNames: string[], labelR
     name,
     method: 'cam',
     module: net,
-    inputs: [{ name: 'image', channels: 3, meaning: 'RGB float32 NCHW in [0,255]' }],
+    ...rgbImageModelFields(net.backbone.outputStride),
     outputs: [
       { name: 'scores', meaning: 'class logits [N, C] (multi-label; sigmoid for probabilities)' },
       { name: 'cams', meaning: 'CAMs [N, C, H, W] at input size: ReLU, bilinear (half-pixel) upsampling, each class divided by (max + 1e-5)' },
@@ -48,9 +48,6 @@ export function camGraph(net: CamNet, name: string, classNames: string[], labelR
       },
     ],
     classNames,
-    normalisation: IMAGENET_NORM,
-    inputConvention: 'RGB float32 NCHW in [0,255]',
-    outputStride: net.backbone.outputStride,
     labelRule,
     inference(ops: Ops, inputs: Record<string, Tensor>) {
       const image = inputs.image;

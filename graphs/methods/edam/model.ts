@@ -7,7 +7,7 @@
 import { TAP_FINAL, type Backbone } from '../../backbones/backbone.ts';
 import { divideByPeak } from '../../cam-head.ts';
 import { DaLayer } from '../../edam/da-layer.ts';
-import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
+import { type GraphDef, rgbImageModelFields } from '../../graph.ts';
 import { multilabelSoftMargin } from '../../losses/multilabel-soft-margin.ts';
 import { Module } from '../../module.ts';
 import type { Ops, Tensor } from '../../ops.ts';
@@ -34,7 +34,7 @@ export class EdamNet extends Module {
   }
 
   features(ops: Ops, image: Tensor): Tensor {
-    return this.backbone.taps(ops, normaliseInput(ops, image, IMAGENET_NORM), [TAP_FINAL])[TAP_FINAL];
+    return this.backbone.finalFeatures(ops, image);
   }
 
   /** The DA masks of the K classes, [N, K, h, w] (the CAMs before aggregation). */
@@ -67,15 +67,12 @@ export function edamGraph(net: EdamNet, name: string, classNames: string[], labe
     name,
     method: 'edam',
     module: net,
-    inputs: [{ name: 'image', channels: 3, meaning: 'RGB float32 NCHW in [0,255]' }],
+    ...rgbImageModelFields(net.backbone.outputStride),
     outputs: [
       { name: 'cams', meaning: 'DA class masks [N, C, H, W] at input size: bilinear (half-pixel) upsampling, each class divided by its max (no epsilon)' },
       { name: 'raw_cams', meaning: `DA class masks [N, C, h, w] at feature resolution (stride ${net.backbone.outputStride}): |L2-normalised over the C+1 masks|, for multi-scale aggregation (sum, /max)` },
     ],
     classNames,
-    normalisation: IMAGENET_NORM,
-    inputConvention: 'RGB float32 NCHW in [0,255]',
-    outputStride: net.backbone.outputStride,
     labelRule,
     inference(ops: Ops, inputs: Record<string, Tensor>) {
       const raw = net.classMasks(ops, net.features(ops, inputs.image));

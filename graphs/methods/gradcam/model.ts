@@ -13,7 +13,7 @@
 
 import { TAP_FINAL, type Backbone } from '../../backbones/backbone.ts';
 import { divideByPeak, CAM_NORM_EPS } from '../../cam-head.ts';
-import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
+import { type GraphDef, rgbImageModelFields } from '../../graph.ts';
 import { Linear } from '../../layers.ts';
 import { multilabelSoftMargin } from '../../losses/multilabel-soft-margin.ts';
 import { Module } from '../../module.ts';
@@ -121,7 +121,7 @@ export class GradCamNet extends Module {
 
   /** The tap Grad-CAM differentiates against: the backbone's final feature map. */
   features(ops: Ops, image: Tensor): Tensor {
-    return this.backbone.taps(ops, normaliseInput(ops, image, IMAGENET_NORM), [TAP_FINAL])[TAP_FINAL];
+    return this.backbone.finalFeatures(ops, image);
   }
 
   training(ops: Ops, batch: TrainBatch): TrainOutputs {
@@ -141,7 +141,7 @@ export function gradCamGraph(net: GradCamNet, name: string, classNames: string[]
     name,
     method: 'gradcam',
     module: net,
-    inputs: [{ name: 'image', channels: 3, meaning: 'RGB float32 NCHW in [0,255]' }],
+    ...rgbImageModelFields(net.backbone.outputStride),
     outputs: [
       { name: 'scores', meaning: 'class logits [N, C] (multi-label; sigmoid for probabilities)' },
       { name: 'cams', meaning: 'Grad-CAM maps [N, C, H, W] at input size: bilinear (half-pixel) upsampling, each class divided by (max + 1e-5)' },
@@ -151,9 +151,6 @@ export function gradCamGraph(net: GradCamNet, name: string, classNames: string[]
       },
     ],
     classNames,
-    normalisation: IMAGENET_NORM,
-    inputConvention: 'RGB float32 NCHW in [0,255]',
-    outputStride: net.backbone.outputStride,
     labelRule: GRADCAM_LABEL_RULE,
     inference(ops: Ops, inputs: Record<string, Tensor>) {
       const image = inputs.image;

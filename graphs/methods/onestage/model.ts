@@ -7,7 +7,7 @@
 
 import { ConvBnRelu } from '../../backbones/cam-tiny.ts';
 import { TAP_FINAL, TAP_LOW, type Backbone } from '../../backbones/backbone.ts';
-import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
+import { IMAGENET_NORM, normaliseInput, type GraphDef, rgbImageModelFields } from '../../graph.ts';
 import { balancedCrossEntropy } from '../../losses/balanced-ce.ts';
 import { multilabelSoftMargin } from '../../losses/multilabel-soft-margin.ts';
 import { Module } from '../../module.ts';
@@ -93,15 +93,12 @@ export function oneStageGraph(net: OneStageNet, name: string, classNames: string
     name,
     method: 'onestage',
     module: net,
-    inputs: [{ name: 'image', channels: 3, meaning: 'RGB float32 NCHW in [0,255]' }],
+    ...rgbImageModelFields(4),
     outputs: [
       { name: 'scores', meaning: 'class scores [N, C] (nGWP + focal mask-size penalty; sigmoid for probabilities)' },
       { name: 'masks', meaning: 'softmax masks [N, 1 + C, H, W] at input size (channel 0 = background; bilinear, align_corners=True)' },
     ],
     classNames,
-    normalisation: IMAGENET_NORM,
-    inputConvention: 'RGB float32 NCHW in [0,255]',
-    outputStride: 4,
     labelRule: ONESTAGE_LABEL_RULE,
     inference(ops: Ops, inputs: Record<string, Tensor>) {
       const out = maskScores(ops, net.foregroundLogits(ops, inputs.image));

@@ -19,31 +19,35 @@ export interface StageChain {
 }
 
 export function stageChain(backbone: Backbone): StageChain {
-  if (backbone instanceof CamTinyBackbone) {
-    const names = backbone.layers.map((_, i) => `conv${i + 1}`);
-    const index = (p: string) => checkedIndex(backbone, names, p);
-    return {
-      positions: names.slice(0, -1),
-      runAfter(ops, position, x) {
-        for (const l of backbone.layers.slice(index(position) + 1)) x = l.forward(ops, x);
-        return x;
-      },
-      paramsUpTo: (position) => names.slice(0, index(position) + 1).map((_, i) => `backbone.${i}.**`),
-    };
-  }
-  if (backbone instanceof ResNet) {
-    const names = backbone.layers.map((_, i) => `layer${i + 1}`);
-    const index = (p: string) => checkedIndex(backbone, names, p);
-    return {
-      positions: names.slice(0, -1),
-      runAfter(ops, position, x) {
-        for (const l of backbone.layers.slice(index(position) + 1)) x = l.forward(ops, x);
-        return x;
-      },
-      paramsUpTo: (position) => ['backbone.conv1.**', 'backbone.bn1.**', ...names.slice(0, index(position) + 1).map((n) => `backbone.${n}.**`)],
-    };
-  }
+  if (backbone instanceof CamTinyBackbone)
+    return layerChain(backbone, backbone.layers, 'conv', (i) => `backbone.${i}.**`, []);
+  if (backbone instanceof ResNet)
+    return layerChain(backbone, backbone.layers, 'layer', (i) => `backbone.layer${i + 1}.**`, ['backbone.conv1.**', 'backbone.bn1.**']);
   throw new Error(`ppl: backbone ${backbone.arch} has no stage chain (supported: cam-tiny, resnet50, resnet101)`);
+}
+
+/**
+ * The chain over a backbone's list of stage modules, named `${prefix}1`, `${prefix}2`, …
+ * @param stageParams the parameter glob of stage i (0-based)
+ * @param stemParams what precedes the first stage (frozen with any of them)
+ */
+function layerChain(
+  backbone: Backbone,
+  layers: readonly { forward(ops: Ops, x: Tensor): Tensor }[],
+  prefix: string,
+  stageParams: (i: number) => string,
+  stemParams: string[],
+): StageChain {
+  const names = layers.map((_, i) => `${prefix}${i + 1}`);
+  const index = (p: string) => checkedIndex(backbone, names, p);
+  return {
+    positions: names.slice(0, -1),
+    runAfter(ops, position, x) {
+      for (const l of layers.slice(index(position) + 1)) x = l.forward(ops, x);
+      return x;
+    },
+    paramsUpTo: (position) => [...stemParams, ...names.slice(0, index(position) + 1).map((_, i) => stageParams(i))],
+  };
 }
 
 function checkedIndex(backbone: Backbone, names: string[], position: string): number {

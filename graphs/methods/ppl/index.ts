@@ -66,26 +66,49 @@ interface StagePlan {
   detach: boolean;
 }
 
-export function stagePlans(net: PplNet, mode: PplMode, epochs: number, explicitClassifierShare: number): StagePlan[] {
+/** The undestructed classifier trained alone (explicit's first stage, implicit's stand-in for pretrained weights). */
+function classifierStage(epochs: number): StagePlan {
+  return { stage: { name: 'classifier', epochs, frozen: ['branches.**'], losses: ['cls'] }, active: [], detach: false };
+}
+
+/**
+ * @param explicitClassifierShare explicit: share of the epochs for the undestructed classifier before the branches join
+ * @param implicitClassifierShare implicit: share of the epochs for the undestructed classifier before step 1 (0 = none)
+ */
+export function stagePlans(net: PplNet, mode: PplMode, epochs: number, explicitClassifierShare: number, implicitClassifierShare = 0): StagePlan[] {
   const n = net.branches.length;
   const all = net.branches.map((_, i) => i);
   const others = (j: number) => all.filter((i) => i !== j).map((i) => `branches.${i}.**`);
   if (mode === 'single') return [{ stage: { name: 'patch-learning', epochs, frozen: [], losses: ['cls'] }, active: all, detach: false }];
   if (mode === 'implicit') {
-    const per = splitEpochs(epochs, n);
-    return net.branches.map((b, j) => ({
+    // Algorithm 1, line 1 starts from ImageNet weights. A backbone without them (cam-tiny) first
+    // trains the plain classifier, so that the steps fine-tune a trained network as in the paper
+    // ("5 epochs for finetuning the classification network") rather than one fixed after a few epochs from random.
+    const first = implicitClassifierShare > 0 ? Math.max(1, Math.round(epochs * implicitClassifierShare)) : 0;
+    if (first && epochs - first < n) throw new Error(`ppl: implicit with a classifier stage of ${first} epochs and ${n} steps needs at least ${first + n} epochs, got ${epochs}`);
+    const per = splitEpochs(epochs - first, n);
+    const steps = net.branches.map((b, j) => ({
       // Algorithm 1: step 1 trains everything; step j > 1 starts from step j−1's model and fixes every layer before the destructed stage.
       stage: { name: `step${j + 1}-${b.spec.position}-k${b.spec.k}`, epochs: per[j], frozen: [...(j ? net.chain.paramsUpTo(b.spec.position) : []), ...others(j)], losses: ['cls'] },
       active: [j],
       detach: false,
     }));
+    return first ? [classifierStage(first), ...steps] : steps;
   }
   const first = Math.min(epochs - 1, Math.max(1, Math.round(epochs * explicitClassifierShare)));
   if (epochs < 2) throw new Error(`ppl: explicit fusion needs at least 2 epochs (classifier, then fusion), got ${epochs}`);
   return [
-    { stage: { name: 'classifier', epochs: first, frozen: ['branches.**'], losses: ['cls'] }, active: [], detach: false },
+    classifierStage(first),
     { stage: { name: 'explicit', epochs: epochs - first, frozen: [], losses: ['cls'] }, active: all, detach: true },
   ];
+}
+
+/** `--implicit-classifier-share`: a share in [0, 1), or 'auto' (0.5 for a backbone with no pretrained weights, else 0). */
+export function implicitClassifierShare(backbone: string, value: string): number {
+  if (value === 'auto') return featureBackboneBase(backbone).startsWith('cam-tiny') ? 0.5 : 0;
+  const v = Number(value);
+  if (value.trim() === '' || !(v >= 0 && v < 1)) throw new Error(`ppl: --implicit-classifier-share must be 'auto' or a number in [0, 1), got ${value}`);
+  return v;
 }
 
 /** The branches the exported model fuses: implicit keeps only the last step's (Algorithm 1, line 15). */
@@ -105,6 +128,7 @@ export const pplMethod: MethodDef = {
     positions: { type: 'string', default: 'auto', describe: "comma-separated taps whose output is destructed ('auto': cam-tiny conv3,conv4 / single conv4; ResNet layer1,layer2,layer3 / single layer2)" },
     grid: { type: 'string', default: 'auto', describe: "K, patches per side at each position ('auto': cam-tiny 2,4 / single 4; ResNet 2,4,6 / single 4)" },
     'explicit-classifier-share': { type: 'number', default: 0.5, describe: 'explicit: share of the epochs spent training the undestructed classifier before the branches join' },
+    'implicit-classifier-share': { type: 'string', default: 'auto', describe: "implicit: share of the epochs spent training the undestructed classifier before step 1, standing in for Algorithm 1's ImageNet initialisation ('auto': 0.5 on cam-tiny, which has no pretrained weights; 0 on ResNet, whose steps start from ImageNet weights)" },
     'new-lr-mult': { type: 'number', default: 10, describe: 'learning-rate multiplier of the added layers (classifier slices, φ1, φ2); the paper uses 10' },
   },
   variants: { single: { mode: 'single' }, implicit: { mode: 'implicit' } },
@@ -114,6 +138,7 @@ export const pplMethod: MethodDef = {
     const net = new PplNet(createFeatureBackbone(backbone), classNames.length, branchSpecs(backbone, options)).finalise();
     const share = options['explicit-classifier-share'] as number;
     if (!(share > 0 && share < 1)) throw new Error(`ppl: --explicit-classifier-share must be in (0, 1), got ${share}`);
+    const implicitShare = implicitClassifierShare(backbone, String(options['implicit-classifier-share']));
     const plans = new Map<string, StagePlan>();
     const mult = options['new-lr-mult'] as number;
     return {
@@ -130,7 +155,7 @@ export const pplMethod: MethodDef = {
         { label: 'phi', pattern: 'branches.*.phi*.**', lrMult: mult },
       ],
       stages(epochs) {
-        const ps = stagePlans(net, mode, epochs, share);
+        const ps = stagePlans(net, mode, epochs, share, implicitShare);
         plans.clear();
         for (const p of ps) plans.set(p.stage.name, p);
         return ps.map((p) => p.stage);

@@ -14,7 +14,7 @@ import type { Backbone } from '../../backbones/backbone.ts';
 import { TAP_FINAL } from '../../backbones/backbone.ts';
 import { CamHead, CAM_NORM_EPS, divideByPeak } from '../../cam-head.ts';
 import { Conv2d } from '../../layers.ts';
-import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
+import { IMAGENET_NORM, normaliseInput, type GraphDef, rgbImageModelFields } from '../../graph.ts';
 import { multilabelSoftMargin } from '../../losses/multilabel-soft-margin.ts';
 import { Module } from '../../module.ts';
 import type { Ops, Tensor } from '../../ops.ts';
@@ -143,7 +143,7 @@ export function pplGraph(net: PplNet, name: string, classNames: string[], infere
     name,
     method: 'ppl',
     module: net,
-    inputs: [{ name: 'image', channels: 3, meaning: 'RGB float32 NCHW in [0,255]' }],
+    ...rgbImageModelFields(net.backbone.outputStride),
     outputs: [
       { name: 'scores', meaning: `class logits [N, C] of one classifier on GAP of [${groups}] (multi-label; sigmoid for probabilities)` },
       { name: 'cams', meaning: 'raw_cams at input size: bilinear (half-pixel) upsampling, each class divided by (max + 1e-5)' },
@@ -153,9 +153,6 @@ export function pplGraph(net: PplNet, name: string, classNames: string[], infere
       },
     ],
     classNames,
-    normalisation: IMAGENET_NORM,
-    inputConvention: 'RGB float32 NCHW in [0,255]',
-    outputStride: net.backbone.outputStride,
     labelRule: CAM_LABEL_RULE,
     inference(ops: Ops, inputs: Record<string, Tensor>) {
       const image = inputs.image;

@@ -14,7 +14,7 @@
 
 import { TAP_FINAL, type Backbone } from '../../backbones/backbone.ts';
 import { CamHead } from '../../cam-head.ts';
-import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
+import { type GraphDef, rgbImageModelFields } from '../../graph.ts';
 import { hspp } from '../../hspp.ts';
 import { Conv2d } from '../../layers.ts';
 import { Module } from '../../module.ts';
@@ -73,7 +73,7 @@ export class VweNet extends Module {
   }
 
   features(ops: Ops, image: Tensor): Tensor {
-    return this.backbone.taps(ops, normaliseInput(ops, image, IMAGENET_NORM), [TAP_FINAL])[TAP_FINAL];
+    return this.backbone.finalFeatures(ops, image);
   }
 
   /** Image-branch class logits [N, C]: the classifier on HSPP (or GAP) of the features. */
@@ -140,16 +140,13 @@ export function vweGraph(net: VweNet, name: string, classNames: string[]): Graph
     name,
     method: 'vwe',
     module: net,
-    inputs: [{ name: 'image', channels: 3, meaning: 'RGB float32 NCHW in [0,255]' }],
+    ...rgbImageModelFields(net.backbone.outputStride),
     outputs: [
       { name: 'scores', meaning: `class logits [N, C] of the image classifier on ${net.cfg.hspp ? 'HSPP' : 'GAP'} features (multi-label; sigmoid for probabilities)` },
       { name: 'cams', meaning: 'CAMs [N, C, H, W] at input size: raw_cams bilinearly (half-pixel) upsampled, each class divided by (max + 1e-5)' },
       { name: 'raw_cams', meaning: `CAMs [N, C, h, w] at feature resolution (stride ${net.backbone.outputStride}): ${branches}, unnormalised, for multi-scale aggregation` },
     ],
     classNames,
-    normalisation: IMAGENET_NORM,
-    inputConvention: 'RGB float32 NCHW in [0,255]',
-    outputStride: net.backbone.outputStride,
     labelRule: VWE_LABEL_RULE,
     inference(ops: Ops, inputs: Record<string, Tensor>) {
       const image = inputs.image;

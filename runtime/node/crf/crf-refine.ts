@@ -13,7 +13,7 @@ import { removeStaleTempFiles, writeFileAtomicSync } from '../files/atomic-write
 import { decodeImageFile } from '../dataset/decode-image.ts';
 import { readNpyFloat32 } from '../files/npy.ts';
 import { encodeIndexedPng } from '../files/palette-png.ts';
-import { Progress } from '../progress.ts';
+import { runResumableBatch, type BatchTally } from '../resumable-batch.ts';
 import { VocDataset } from '../dataset/voc-dataset.ts';
 
 export interface RefineOptions {
@@ -36,14 +36,8 @@ export interface RefineOptions {
   progress?: boolean;
 }
 
-export interface RefineSummary {
-  images: number;
+export interface RefineSummary extends Omit<BatchTally, 'done'> {
   refined: number;
-  skipped_existing: number;
-  failed: number;
-  failures: { id: string; reason: string }[];
-  seconds: number;
-  images_per_second: number;
   engine: string;
   out: string;
 }
@@ -64,14 +58,12 @@ export async function refineWithCrf(o: RefineOptions): Promise<RefineSummary> {
   mkdirSync(o.out, { recursive: true });
   removeStaleTempFiles(o.out);
   const outPath = (id: string) => join(o.out, `${id}.png`);
-  const todo = ids.filter((id) => !existsSync(outPath(id)));
-  const progress = o.progress === false ? null : new Progress({ total: ids.length, label: 'refine', unit: 'img', startAt: ids.length - todo.length });
-  const failures: { id: string; reason: string }[] = [];
-  let refined = 0;
-  const t0 = performance.now();
-  for (const id of todo) {
-    const probsFile = join(o.probs, `${id}.npy`);
-    try {
+  const tally = await runResumableBatch({
+    ids,
+    outputOf: outPath,
+    progressLabel: o.progress === false ? null : 'refine',
+    async work(id) {
+      const probsFile = join(o.probs, `${id}.npy`);
       const path = imagePath(id);
       if (!path || !existsSync(path)) throw new Error(`no image for ${id} in ${o.data}`);
       if (!existsSync(probsFile)) throw new Error(`${probsFile} not found`);
@@ -87,23 +79,12 @@ export async function refineWithCrf(o: RefineOptions): Promise<RefineSummary> {
         labels = denseCrfLabels(o.engine, image, { data: maps.data, dims: maps.shape }, o.params, { threads: o.threads, source: `${probsFile} with ${path}` });
       }
       writeFileAtomicSync(outPath(id), encodeIndexedPng({ data: labels, width: image.width, height: image.height }), { ensureDir: false });
-      refined++;
-      progress?.tick(1, failures.length ? { failed: failures.length } : undefined);
-    } catch (e) {
-      failures.push({ id, reason: (e as Error).message });
-      progress?.tick(1, { failed: failures.length });
-    }
-  }
-  progress?.finish();
-  const seconds = (performance.now() - t0) / 1000;
+    },
+  });
+  const { done, ...counts } = tally;
   return {
-    images: ids.length,
-    refined,
-    skipped_existing: ids.length - todo.length,
-    failed: failures.length,
-    failures,
-    seconds,
-    images_per_second: seconds > 0 ? refined / seconds : 0,
+    ...counts,
+    refined: done,
     engine: o.engine.name,
     out: o.out,
   };
