@@ -169,11 +169,11 @@ test('label crops move with their image crops (scale, flip, crop; padding labell
   }
 });
 
-function config(outDir: string, labels: string): MethodTrainConfig {
+function config(outDir: string, labels: string, options: MethodTrainConfig['options'] = { variant: 'v3plus', 'multi-scale-inputs': true, width: 8 }): MethodTrainConfig {
   return {
     method: 'deeplab',
     backbone: 'cam-tiny-w4',
-    options: { variant: 'v3plus', 'multi-scale-inputs': true, width: 8 },
+    options,
     data,
     split: 'train',
     hyper: { epochs: 2, batch: 4, crop: 24, lr: 0.01, warmup: 1 },
@@ -198,6 +198,16 @@ test('training on label maps: exact resume after a kill; --labels required by de
   const a = openRun(join(root, 'straight'));
   const b = openRun(join(root, 'killed'));
   for (const [name, v] of a.values) assert.deepEqual(b.values.get(name)!.data, v.data, name);
+  // The other two variants (single-scale) resume alike.
+  for (const variant of ['largefov', 'aspp']) {
+    const options = { variant, width: 8 };
+    await trainMethod(config(join(root, `${variant}-straight`), labels, options));
+    await trainMethod({ ...config(join(root, `${variant}-killed`), labels, options), stopAfter: 1 });
+    assert.equal((await trainMethod(config(join(root, `${variant}-killed`), labels, options))).resumedFrom, 1);
+    const sa = openRun(join(root, `${variant}-straight`)).values;
+    const sb = openRun(join(root, `${variant}-killed`)).values;
+    for (const [name, v] of sa) assert.deepEqual(sb.get(name)!.data, v.data, `${variant}: ${name}`);
+  }
 
   await assert.rejects(trainMethod({ ...config(join(root, 'x'), labels), labels: undefined }), /deeplab trains on label maps: give --labels DIR/);
   await assert.rejects(trainMethod({ ...config(join(root, 'y'), labels), method: 'cam', options: {} }), /cam trains on image-level labels only/);

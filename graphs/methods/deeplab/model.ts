@@ -5,7 +5,7 @@
 // (label rule 'argmax'): no image-level labels at inference.
 
 import { TAP_FINAL, TAP_LOW, type Backbone } from '../../backbones/backbone.ts';
-import { IMAGENET_NORM, normaliseInput, type GraphDef } from '../../graph.ts';
+import { IMAGENET_NORM, normaliseInput, type GraphDef, rgbImageModelFields } from '../../graph.ts';
 import { crossEntropyIgnore } from '../../losses/cross-entropy-ignore.ts';
 import { Module } from '../../module.ts';
 import type { Ops, Tensor } from '../../ops.ts';
@@ -57,12 +57,11 @@ export class DeepLabNet extends Module {
 
   /** Logits [N, 1 + C, h, w] at the head's resolution of a [0, 255] RGB image, one scale. */
   logitsAtScale(ops: Ops, image: Tensor): Tensor {
-    const x = normaliseInput(ops, image, IMAGENET_NORM);
     if (this.head instanceof V3PlusHead) {
-      const taps = this.backbone.taps(ops, x, [TAP_LOW, TAP_FINAL]);
+      const taps = this.backbone.taps(ops, normaliseInput(ops, image, IMAGENET_NORM), [TAP_LOW, TAP_FINAL]);
       return this.head.forward(ops, taps[TAP_FINAL], taps[TAP_LOW]);
     }
-    return this.head.forward(ops, this.backbone.taps(ops, x, [TAP_FINAL])[TAP_FINAL]);
+    return this.head.forward(ops, this.backbone.finalFeatures(ops, image));
   }
 
   /** The logits the network answers with (fused over scales with multi-scale inputs), at the head's resolution. */
@@ -93,12 +92,9 @@ export function deepLabGraph(net: DeepLabNet, name: string, classNames: string[]
     name,
     method: 'deeplab',
     module: net,
-    inputs: [{ name: 'image', channels: 3, meaning: 'RGB float32 NCHW in [0,255]' }],
+    ...rgbImageModelFields(net.backbone.outputStride),
     outputs: [{ name: 'logits', meaning: `segmentation logits [N, 1 + C, H, W] at input size (channel 0 = background; ${msi}bilinear, half-pixel); labels = argmax` }],
     classNames,
-    normalisation: IMAGENET_NORM,
-    inputConvention: 'RGB float32 NCHW in [0,255]',
-    outputStride: net.backbone.outputStride,
     labelRule: DEEPLAB_LABEL_RULE,
     inference(ops: Ops, inputs: Record<string, Tensor>) {
       return { logits: ops.resizeBilinear(net.logits(ops, inputs.image), { like: inputs.image }, false) };
