@@ -7,6 +7,7 @@
 // and --multi-scale-inputs (scales 1, 0.75, 0.5, max fusion) for any of them. The schedule is
 // DeepLab's: poly, 10× learning rate on the new layers, random scale + crop + flip.
 
+import { positiveIntList } from '../option-lists.ts';
 import { createFeatureBackbone, FEATURE_BACKBONES, featureBackboneBase } from '../../backbones/index.ts';
 import { atrousRates } from '../../onestage/aspp.ts';
 import type { MethodDef, TrainingHyper } from '../method.ts';
@@ -25,12 +26,6 @@ const RATES_AT_STRIDE_8: Record<DeepLabVariant, number[]> = { largefov: [12], as
 
 /** Backbones whose batch norms are frozen by default (ImageNet statistics, small batches), as DeepLab-v2 does on ResNet. */
 const FROZEN_BN_BY_DEFAULT = ['resnet50', 'resnet101', 'resnet38d', 'mobilenet_v2'];
-
-function parseRates(text: string): number[] {
-  const v = text.split(',').map((t) => Number(t.trim()));
-  if (!v.length || v.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`deeplab: --rates must be positive integers separated by commas, got '${text}'`);
-  return v;
-}
 
 export const deepLabMethod: MethodDef = {
   name: 'deeplab',
@@ -60,7 +55,7 @@ export const deepLabMethod: MethodDef = {
     const frozenBn = bn === 'frozen' || (bn === 'auto' && FROZEN_BN_BY_DEFAULT.includes(base));
     if (frozenBn && !FROZEN_BN_BY_DEFAULT.includes(base)) throw new Error(`deeplab: --batch-norm frozen applies to ${FROZEN_BN_BY_DEFAULT.join(', ')} (backbone ${backbone})`);
     const probe = createFeatureBackbone(backbone);
-    const rates = (options.rates as string) ? parseRates(options.rates as string) : atrousRates(RATES_AT_STRIDE_8[variant], backbone, probe.outputStride);
+    const rates = (options.rates as string) ? positiveIntList(options.rates as string, 'deeplab', 'rates') : atrousRates(RATES_AT_STRIDE_8[variant], backbone, probe.outputStride);
     const bbName = largeFovVgg && !/-fc6dil\d+/.test(backbone) ? `${backbone}-fc6dil${rates[0]}` : backbone;
     const bb = bbName === backbone && !frozenBn ? probe : createFeatureBackbone(bbName, { frozenBn });
     const width = (options.width as number) || (variant === 'largefov' ? (small ? 64 : 1024) : small ? 32 : 256);

@@ -6,6 +6,7 @@
 // Warm-up: the paper trains 5 of 24 epochs without the mask loss; a run of E epochs keeps the same
 // fraction, round(E·5/24) epochs (6 → 1, 12 → 3, 24 → 5).
 
+import { positiveIntList } from '../option-lists.ts';
 import { createFeatureBackbone, FEATURE_BACKBONES } from '../../backbones/index.ts';
 import { atrousRates } from '../../onestage/aspp.ts';
 import { PAMR_DILATIONS, PAMR_ITERATIONS } from '../../onestage/pamr.ts';
@@ -29,12 +30,6 @@ export function oneStageStages(epochs: number): TrainingStage[] {
   if (w > 0) stages.push({ name: 'classification', epochs: w, frozen: [], losses: ['cls'] });
   if (epochs - w > 0) stages.push({ name: 'segmentation', epochs: epochs - w, frozen: [], losses: ['cls', 'mask'] });
   return stages;
-}
-
-function parseInts(text: string, what: string): number[] {
-  const v = text.split(',').map((t) => Number(t.trim()));
-  if (!v.length || v.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`onestage: --${what} must be positive integers separated by commas, got '${text}'`);
-  return v;
 }
 
 /** ASPP rates: the paper's 12, 24, 36 at output stride 8, scaled for the backbone (cam-tiny: 5, 9, 14). */
@@ -68,7 +63,7 @@ export const oneStageMethod: MethodDef = {
     const bb = createFeatureBackbone(backbone);
     const width = (options.width as number) || (backbone.startsWith('cam-tiny') ? 32 : 256);
     if (!Number.isInteger(width) || width < 1) throw new Error(`onestage: --width must be a positive integer, got ${width}`);
-    const rates = (options['aspp-rates'] as string) ? parseInts(options['aspp-rates'] as string, 'aspp-rates') : defaultAsppRates(backbone, bb.outputStride);
+    const rates = (options['aspp-rates'] as string) ? positiveIntList(options['aspp-rates'] as string, 'onestage', 'aspp-rates') : defaultAsppRates(backbone, bb.outputStride);
     const psi = options.psi as number;
     if (!(psi > 0 && psi < 1)) throw new Error(`onestage: --psi must be in (0, 1), got ${psi}`);
     const headLrMult = (options['head-lr-mult'] as number) || (backbone.startsWith('cam-tiny') ? 1 : 10);
@@ -81,7 +76,7 @@ export const oneStageMethod: MethodDef = {
       asppRates: rates,
       sg: options.sg as boolean,
       psi,
-      pamrDilations: parseInts(options['pamr-dilations'] as string, 'pamr-dilations'),
+      pamrDilations: positiveIntList(options['pamr-dilations'] as string, 'onestage', 'pamr-dilations'),
       pamrIterations: iters,
     }).finalise();
     return {
