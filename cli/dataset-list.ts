@@ -5,6 +5,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseImageList, VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { CliError } from './errors.ts';
 
+/** What every command that runs an ONNX model over a data set's image list is told. */
+export interface ModelOverDatasetOptions {
+  model: string;
+  /** VOC-layout root */
+  data: string;
+  /** image-id list file; default: the split's list */
+  list?: string;
+  split: string;
+  out: string;
+  /** onnxruntime execution providers, in order of preference */
+  providers: string[];
+}
+
 export function openDatasetList(data: string, list: string | undefined, split: string): { ds: VocDataset; ids: string[] } {
   let ds: VocDataset;
   try {

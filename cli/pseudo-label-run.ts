@@ -11,16 +11,10 @@ import { PAPER_SALIENCY_FUSION, type SaliencyFusion } from '../runtime/cam/salie
 import type { CamCrfOptions } from '../runtime/crf/cam-crf.ts';
 import type { SaliencyLabelling } from '../runtime/saliency/saliency-labelling.ts';
 import { SALIENCY_DIR } from '../runtime/node/files/saliency-map.ts';
-import { openDatasetList } from './dataset-list.ts';
+import { openDatasetList, type ModelOverDatasetOptions } from './dataset-list.ts';
 import { CliError } from './errors.ts';
 
-export interface PseudoLabelRunOptions {
-  model: string;
-  data: string;
-  list?: string;
-  split: string;
-  out: string;
-  providers: string[];
+export interface PseudoLabelRunOptions extends ModelOverDatasetOptions {
   scales: number[];
   flip: boolean;
   /** View merge rule; default: the model's label rule (metadata 'label_rule'), else 'max-flip-sum'. */

@@ -13,16 +13,10 @@ import { openOnnxSaliencyDetector, type SaliencyInputRange } from '../runtime/no
 import { saliencyMapPath } from '../runtime/node/files/saliency-map.ts';
 import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
 import { saliencyWithErasing } from '../runtime/saliency/iterative-erasing.ts';
-import { openDatasetList } from './dataset-list.ts';
+import { openDatasetList, type ModelOverDatasetOptions } from './dataset-list.ts';
 import { CliError } from './errors.ts';
 
-export interface SaliencyRunOptions {
-  model: string;
-  data: string;
-  list?: string;
-  split: string;
-  out: string;
-  providers: string[];
+export interface SaliencyRunOptions extends ModelOverDatasetOptions {
   /** Iterative erasing with these thresholds (empty: the detector alone). */
   erase: number[];
   input: SaliencyInputRange;
