@@ -4,6 +4,7 @@ import type { TrainingHyper } from '../graphs/methods/method.ts';
 import { getMethod } from '../graphs/methods/registry.ts';
 import { writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { trainMethod, type MethodTrainSummary } from '../train/method-trainer.ts';
+import type { OptimizerKind } from '../train/optimizer.ts';
 import { startTfjs } from '../train/tfjs-start.ts';
 
 export interface TrainRunArgs {
@@ -16,6 +17,8 @@ export interface TrainRunArgs {
   out: string;
   /** Overrides of the method's defaults for the backbone. */
   hyper: Partial<TrainingHyper>;
+  /** Default 'sgd'. */
+  optimizer?: OptimizerKind;
   seed: number;
   checkpointEvery: number;
   init?: string;
@@ -38,6 +41,7 @@ export async function runTrain(a: TrainRunArgs): Promise<MethodTrainSummary> {
     data: a.data,
     split: a.split,
     hyper: a.hyper,
+    optimizer: a.optimizer,
     seed: a.seed,
     outDir: a.out,
     checkpointEvery: a.checkpointEvery,

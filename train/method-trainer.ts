@@ -16,7 +16,8 @@ import { loadCheckpoint } from './checkpoint.ts';
 import type { AugmentOptions } from './data/augment.ts';
 import { batchIndices } from '../graphs/methods/batch-order.ts';
 import { openTrainingImages, type TrainingBatch } from './data/training-images.ts';
-import type { ParamGroupRule } from './sgd.ts';
+import type { OptimizerKind } from './optimizer.ts';
+import type { ParamGroupRule } from './param-groups.ts';
 import { opsTensor, tfTensor } from './tfjs-layout.ts';
 import { TfjsParams } from './tfjs-params.ts';
 import { trainLoop, type TrainResult } from './train-loop.ts';
@@ -30,6 +31,8 @@ export interface MethodTrainConfig {
   split: string;
   /** Overrides of the method's training defaults for this backbone. */
   hyper: Partial<TrainingHyper>;
+  /** Default 'sgd' (the papers'). */
+  optimizer?: OptimizerKind;
   seed: number;
   outDir: string;
   checkpointEvery: number;
@@ -59,6 +62,8 @@ export interface RunConfig {
   data: string;
   split: string;
   hyper: TrainingHyper;
+  /** Present only when not SGD, so SGD runs' configurations stay as they were (and resume). */
+  optimizer?: OptimizerKind;
   stages: TrainingStage[];
   seed: number;
   init: string | null;
@@ -166,6 +171,7 @@ export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSu
     data: cfg.data,
     split: cfg.split,
     hyper,
+    ...(cfg.optimizer && cfg.optimizer !== 'sgd' ? { optimizer: cfg.optimizer } : {}),
     stages,
     seed: cfg.seed,
     init: cfg.init ?? null,
@@ -183,7 +189,7 @@ export async function trainMethod(cfg: MethodTrainConfig): Promise<MethodTrainSu
       steps,
       seed: cfg.seed,
       schedule: { kind: 'poly', baseLr: hyper.lr, totalSteps: steps, power: 0.9, warmupSteps: hyper.warmup },
-      sgd: { momentum: hyper.momentum, weightDecay: hyper.weightDecay, groups },
+      optimizer: { kind: cfg.optimizer, momentum: hyper.momentum, weightDecay: hyper.weightDecay, groups },
       outDir: cfg.outDir,
       checkpointEvery: cfg.checkpointEvery,
       config: config as unknown as Record<string, unknown>,

@@ -1,17 +1,10 @@
 // SGD with momentum and weight decay, PyTorch semantics (dampening 0, no Nesterov):
 //   g ← grad + wd·p;  buf ← μ·buf + g;  p ← p − lr·buf
-// Parameters are grouped: each group has its own learning-rate multiplier and weight decay
-// (pretrained backbone ×1, new layers ×10, biases without decay, as the papers train).
 
 import * as tf from '@tensorflow/tfjs-core';
-
-export interface ParamGroupRule {
-  /** Which parameters (by full name) belong to the group; the first matching rule wins. */
-  match: (name: string) => boolean;
-  lrMult: number;
-  weightDecay?: number; // default: the optimiser's
-  label: string;
-}
+import type { ParamValues } from '../graphs/module.ts';
+import type { Optimizer } from './optimizer.ts';
+import { groupOf, type ParamGroupRule } from './param-groups.ts';
 
 export interface SgdOptions {
   momentum: number;
@@ -19,16 +12,13 @@ export interface SgdOptions {
   groups?: ParamGroupRule[];
 }
 
-export class Sgd {
+/** Resume-state keys: "momentum.<parameter>" (stored as "optimizer.momentum.<parameter>"). */
+const MOMENTUM = 'momentum.';
+
+export class Sgd implements Optimizer {
   /** Momentum buffers by parameter name (created lazily, zeros ≡ PyTorch's first-step copy). */
   readonly momentum = new Map<string, tf.Tensor>();
   constructor(readonly options: SgdOptions) {}
-
-  groupOf(name: string): { lrMult: number; weightDecay: number; label: string } {
-    for (const g of this.options.groups ?? [])
-      if (g.match(name)) return { lrMult: g.lrMult, weightDecay: g.weightDecay ?? this.options.weightDecay, label: g.label };
-    return { lrMult: 1, weightDecay: this.options.weightDecay, label: 'default' };
-  }
 
   /** Apply one update with base learning rate `lr` to the given variables. */
   step(lr: number, variables: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
@@ -36,7 +26,7 @@ export class Sgd {
     for (const name of names) {
       const p = variables.get(name);
       if (!p) throw new Error(`gradient for unknown parameter '${name}'`);
-      const { lrMult, weightDecay } = this.groupOf(name);
+      const { lrMult, weightDecay } = groupOf(this.options.groups, this.options.weightDecay, name);
       const next = tf.tidy(() => {
         let g = grads[name];
         if (weightDecay) g = tf.add(g, tf.mul(p, weightDecay));
@@ -48,6 +38,20 @@ export class Sgd {
       this.momentum.set(name, next.buf);
       p.assign(next.value);
       next.value.dispose();
+    }
+  }
+
+  state(): ParamValues {
+    // Buffers stay in the store's own layout (conv buffers HWIO): they are resume state only.
+    const out: ParamValues = new Map();
+    for (const [name, t] of this.momentum) out.set(MOMENTUM + name, { shape: [...t.shape], data: t.dataSync() as Float32Array });
+    return out;
+  }
+
+  restore(state: ParamValues, source: string): void {
+    for (const [key, v] of state) {
+      if (!key.startsWith(MOMENTUM)) throw new Error(`${source}: optimiser state '${key}' is not SGD's (was the run trained with another --optimizer?)`);
+      this.momentum.set(key.slice(MOMENTUM.length), tf.tensor(v.data, v.shape));
     }
   }
 

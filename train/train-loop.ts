@@ -1,9 +1,9 @@
-// The training loop shared by every method: SGD steps with a schedule, batch-norm running
+// The training loop shared by every method: optimiser steps (SGD or Adam) with a schedule, batch-norm running
 // statistics, JSON-lines metrics, a progress bar, periodic atomic checkpoints and exact resume.
 //
 // Exact resume rests on one rule: everything random in a step (data order, augmentation,
 // dropout) is derived from (seed, step) by the caller's `loss` function, never from state that
-// advances with time. A checkpoint then only needs the parameters, the momentum buffers and the
+// advances with time. A checkpoint then only needs the parameters, the optimiser's buffers and the
 // step number, and N steps + kill + resume gives the same parameters as 2N steps straight.
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,8 +16,10 @@ import { writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { appendJsonl, readJsonl } from '../runtime/node/files/jsonl.ts';
 import { Progress } from '../runtime/node/progress.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { Adam } from './adam.ts';
+import type { Optimizer, OptimizerOptions } from './optimizer.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
-import { Sgd, type SgdOptions } from './sgd.ts';
+import { Sgd } from './sgd.ts';
 import { TfjsOps } from './tfjs-interpreter.ts';
 import { TfjsParams } from './tfjs-params.ts';
 
@@ -33,7 +35,7 @@ export interface TrainLoopOptions {
   steps: number;
   seed: number;
   schedule: LrSchedule;
-  sgd: SgdOptions;
+  optimizer: OptimizerOptions;
   /** Run directory: checkpoint.safetensors, metrics.jsonl, model.safetensors. */
   outDir: string;
   checkpointEvery: number;
@@ -75,18 +77,22 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const MODEL_FILE = 'model.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
 
-function momentumValues(sgd: Sgd): ParamValues {
-  // Momentum stays in the store's own layout (conv buffers HWIO): it is resume state only.
-  const out: ParamValues = new Map();
-  for (const [name, t] of sgd.momentum) out.set(name, { shape: [...t.shape], data: t.dataSync() as Float32Array });
-  return out;
+function createOptimizer(o: OptimizerOptions): Optimizer {
+  switch (o.kind ?? 'sgd') {
+    case 'sgd':
+      return new Sgd({ momentum: o.momentum, weightDecay: o.weightDecay, groups: o.groups });
+    case 'adam':
+      return new Adam({ weightDecay: o.weightDecay, groups: o.groups });
+    default:
+      throw new Error(`unknown optimiser '${o.kind}'`);
+  }
 }
 
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   mkdirSync(o.outDir, { recursive: true });
   const ckPath = join(o.outDir, CHECKPOINT_FILE);
   const metricsPath = join(o.outDir, METRICS_FILE);
-  const sgd = new Sgd(o.sgd);
+  const optimizer = createOptimizer(o.optimizer);
   let start = 0;
   const configJson = JSON.stringify(o.config);
 
@@ -96,7 +102,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     if (JSON.stringify(ck.state.config) !== configJson)
       throw new Error(`${ckPath}: was written with a different training configuration; use a new --out directory or delete it to start over\n  checkpoint: ${JSON.stringify(ck.state.config)}\n  now:        ${configJson}`);
     o.params.load(ck.params, ckPath);
-    for (const [name, v] of ck.momentum) sgd.momentum.set(name, tf.tensor(v.data, v.shape));
+    optimizer.restore(ck.optimizer, ckPath);
     start = ck.state.step;
     // Metrics of steps after the checkpoint were lost with the interrupted run: drop them.
     const kept = readJsonl(metricsPath).filter((r) => (r.step as number) < start);
@@ -124,7 +130,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   const progress = o.progress === false ? null : new Progress({ total: last, label: 'train', unit: 'it', startAt: start });
   const logEvery = o.logEvery ?? 10;
   const save = (step: number) =>
-    saveCheckpoint(ckPath, { params: o.params.toParamValues(), momentum: momentumValues(sgd), state: { step, seed: o.seed, config: o.config } });
+    saveCheckpoint(ckPath, { params: o.params.toParamValues(), optimizer: optimizer.state(), state: { step, seed: o.seed, config: o.config } });
 
   const t0 = performance.now();
   let finalLoss = NaN;
@@ -146,7 +152,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       const g = grads[v.name];
       if (g) named[names[i]] = g;
     }
-    sgd.step(lr, varMap, named);
+    optimizer.step(lr, varMap, named);
     for (const [name, t] of ops.pendingStateUpdates) {
       o.params.assign(name, t);
       t.dispose();
@@ -167,7 +173,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     writeFileAtomicSync(join(o.outDir, MODEL_FILE), encodeSafetensors(o.params.toParamValues(), { format: 'wsss-weights' }));
   }
   progress?.finish();
-  sgd.dispose();
+  optimizer.dispose();
   const seconds = (performance.now() - t0) / 1000;
   return { steps: end, resumedFrom: start, finalLoss, seconds, stepsPerSecond: (end - start) / Math.max(seconds, 1e-9) };
 }

@@ -96,7 +96,7 @@ export const importWeightsCommand: CommandModule<object, Args> = {
         seed: 0,
         config: { method: args.method, backbone: args.backbone, options: {}, classNames: classNames!, imported_from: args.from, naming: report.scheme },
       };
-      const ck = { params: values, momentum: new Map(), state };
+      const ck = { params: values, optimizer: new Map(), state };
       if (asRun) {
         mkdirSync(args.out, { recursive: true });
         // The model last: a run with model.safetensors is complete.

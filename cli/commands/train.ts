@@ -3,6 +3,7 @@
 import type { CommandModule, Options } from 'yargs';
 import { FEATURE_BACKBONES } from '../../graphs/backbones/index.ts';
 import { allMethods, methodNames } from '../../graphs/methods/registry.ts';
+import { OPTIMIZERS, type OptimizerKind } from '../../train/optimizer.ts';
 import { CliError } from '../errors.ts';
 
 interface Args {
@@ -54,8 +55,9 @@ export const trainCommand: CommandModule<object, Args> = {
       .option('epochs', { type: 'number', describe: `passes over the training list ${HYPER_DEFAULT}` })
       .option('batch', { type: 'number', describe: `images per step ${HYPER_DEFAULT}` })
       .option('lr', { type: 'number', describe: `base learning rate, poly decay (power 0.9) ${HYPER_DEFAULT}` })
+      .option('optimizer', { type: 'string', choices: OPTIMIZERS, default: 'sgd', describe: "sgd (momentum, as the papers) or adam (PyTorch's Adam, β 0.9/0.999, L2 decay; give it its own --lr, e.g. 0.001)" })
       .option('momentum', { type: 'number', describe: `SGD momentum ${HYPER_DEFAULT}` })
-      .option('weight-decay', { type: 'number', describe: `SGD weight decay ${HYPER_DEFAULT}` })
+      .option('weight-decay', { type: 'number', describe: `weight decay (L2, SGD and Adam) ${HYPER_DEFAULT}` })
       .option('warmup', { type: 'number', describe: `linear warm-up steps ${HYPER_DEFAULT}` })
       .option('crop', { type: 'number', describe: `square training crop in pixels ${HYPER_DEFAULT}` })
       .option('seed', { type: 'number', default: 0, describe: 'seed of initialisation, data order and augmentation' })
@@ -106,6 +108,7 @@ export const trainCommand: CommandModule<object, Args> = {
         split: a.split,
         out: a.out,
         hyper: { epochs: a.epochs, batch: a.batch, lr: a.lr, momentum: a.momentum, weightDecay: a['weight-decay'], warmup: a.warmup, crop: a.crop },
+        optimizer: a.optimizer as OptimizerKind,
         seed: a.seed,
         checkpointEvery: a['checkpoint-every'],
         init: a.init,

@@ -1,4 +1,4 @@
-// The training loop: exact resume (issue 3, acceptance 4) and that it actually learns
+// The training loop: exact resume with either optimiser (issue 3, acceptance 4) and that it actually learns
 // (acceptance 3: a small net reaches > 90 % accuracy on a tiny synthetic classification task).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { startTfjs } from '../../train/tfjs-start.ts';
 import { TfjsOps } from '../../train/tfjs-interpreter.ts';
 import { opsTensor, tfTensor } from '../../train/tfjs-layout.ts';
 import { TfjsParams } from '../../train/tfjs-params.ts';
+import { OPTIMIZERS } from '../../train/optimizer.ts';
 import { trainLoop } from '../../train/train-loop.ts';
 
 /** conv(3→8, s2)+BN+ReLU → conv(8→16, s2)+BN+ReLU → GAP → linear to K classes. */
@@ -84,17 +85,18 @@ function lossFn(net: SmallNet, seed: number) {
   };
 }
 
-test('training loop: N steps + stop + resume N steps equals 2N steps straight', async () => {
+for (const kind of OPTIMIZERS)
+  test(`training loop (${kind}): N steps + stop + resume N steps equals 2N steps straight`, async () => {
   await startTfjs();
   const dir = mkdtempSync(join(tmpdir(), 'wsss-resume-'));
   try {
     const common = (seed: number) => ({
       steps: 6,
       seed,
-      schedule: { kind: 'poly' as const, baseLr: 0.05, totalSteps: 6, warmupSteps: 2 },
-      sgd: { momentum: 0.9, weightDecay: 1e-4 },
+      schedule: { kind: 'poly' as const, baseLr: kind === 'adam' ? 0.01 : 0.05, totalSteps: 6, warmupSteps: 2 },
+      optimizer: { kind, momentum: 0.9, weightDecay: 1e-4 },
       checkpointEvery: 3,
-      config: { test: 'resume' },
+      config: { test: 'resume', kind },
       progress: false,
     });
     const a = setup(1);
@@ -140,7 +142,7 @@ test('training loop: a small net learns a synthetic 3-class task to > 90 % held-
       steps,
       seed: 3,
       schedule: { kind: 'poly', baseLr: 0.1, totalSteps: steps, warmupSteps: 5 },
-      sgd: { momentum: 0.9, weightDecay: 1e-4 },
+      optimizer: { momentum: 0.9, weightDecay: 1e-4 },
       outDir: dir,
       checkpointEvery: 1000,
       config: { test: 'learn' },
@@ -175,7 +177,7 @@ test('training loop: stages freeze what they name (trainableAt) and maxSteps end
       maxSteps: 5,
       seed: 4,
       schedule: { kind: 'poly', baseLr: 0.05, totalSteps: 8, warmupSteps: 0 },
-      sgd: { momentum: 0.9, weightDecay: 1e-4 },
+      optimizer: { momentum: 0.9, weightDecay: 1e-4 },
       outDir: dir,
       checkpointEvery: 100,
       config: { test: 'stages' },
