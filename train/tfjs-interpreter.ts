@@ -47,6 +47,7 @@ import {
   toLogicalOrder,
   toTfLogical,
 } from './tfjs-layout.ts';
+import { selectKernelEngine } from './kernels/engine.ts';
 import type { TfjsParams } from './tfjs-params.ts';
 
 export interface TfjsOpsOptions {
@@ -453,29 +454,17 @@ export class TfjsOps implements Ops {
   }
 
   shiftedWeightedSum(x: Tensor, weights: Tensor, offsets: readonly (readonly [number, number])[]): Tensor {
-    // One loop over the NHWC data instead of a slice, product and sum per offset (PAMR: 48 of
-    // each per iteration). The result is a constant to tfjs: no gradient, as the Ops contract says.
+    // One kernel over the NHWC data (native when built) instead of a slice, product and sum per
+    // offset (PAMR: 48 of each per iteration). The result is a constant to tfjs: no gradient, as
+    // the Ops contract says.
     const xt = this.t4(x, 'shiftedWeightedSum');
     const wt = this.t4(weights, 'shiftedWeightedSum');
     const [b, h, w, c] = xt.shape;
     const j = offsets.length;
     if (wt.shape[0] !== b || wt.shape[1] !== h || wt.shape[2] !== w || wt.shape[3] !== j)
       throw new Error(`tfjs shiftedWeightedSum: weights must be [${b}, ${j}, ${h}, ${w}] for x [${b}, ${c}, ${h}, ${w}] and ${j} offsets, got [${logicalShape(wt).join(', ')}]`);
-    const xd = xt.dataSync() as Float32Array;
-    const wd = wt.dataSync() as Float32Array;
-    const out = new Float32Array(xd.length);
-    const clamp = (v: number, n: number) => (v < 0 ? 0 : v >= n ? n - 1 : v);
-    for (let n = 0; n < b; n++)
-      for (let y = 0; y < h; y++)
-        for (let xx = 0; xx < w; xx++) {
-          const dst = ((n * h + y) * w + xx) * c;
-          const wBase = ((n * h + y) * w + xx) * j;
-          for (let k = 0; k < j; k++) {
-            const a = wd[wBase + k];
-            const src = ((n * h + clamp(y + offsets[k][0], h)) * w + clamp(xx + offsets[k][1], w)) * c;
-            for (let ch = 0; ch < c; ch++) out[dst + ch] += a * xd[src + ch];
-          }
-        }
+    const out = new Float32Array(b * h * w * c);
+    selectKernelEngine().shiftedWeightedSum(Int32Array.of(b, h, w, c, j), Int32Array.from(offsets.flat()), xt.dataSync() as Float32Array, wt.dataSync() as Float32Array, out);
     return opsTensor(tf.tensor4d(out, [b, h, w, c]));
   }
 

@@ -1,11 +1,13 @@
-// Parity of our pooling and bilinear-resize kernels with tfjs's stock ones, and the resize
+// Parity of our pooling, bilinear-resize and PAMR shifted-sum kernels with tfjs's stock ones, and the resize
 // gradient against the adjoint identity ⟨resize(x), r⟩ = ⟨x, resizeᵀ(r)⟩: tfjs's CPU gradient
 // ignores halfPixelCenters, so for that mode (PyTorch's align_corners=False) it is no reference.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { fastBackends, on, relErr, tensor } from './helpers.ts';
+import { loadNativeEngine } from '../../train/kernels/engine.ts';
+import { jsEngine } from '../../train/kernels/js-engine.ts';
+import { fastBackends, on, randomValues, relErr, tensor } from './helpers.ts';
 
 const backends = await fastBackends();
 const TOL = 1e-4;
@@ -74,3 +76,26 @@ for (const r of resizes)
       assert.deepEqual(tf.tidy(gradient).shape, xShape);
     }
   });
+
+// PAMR's iteration kernel against stock tfjs ops: for each offset, gather the clamped rows and
+// columns, weight by that offset's map and sum. Offsets past the border (±9 on a 7×6 map) clamp.
+test('shiftedWeightedSum: both engines equal a gather-based tfjs reference, offsets past the border', async () => {
+  const [N, H, W, C] = [2, 7, 6, 5];
+  const offsets: [number, number][] = [[-1, -1], [0, 1], [2, -3], [9, 0], [-9, 4], [1, 1]];
+  const J = offsets.length;
+  const x = randomValues(N * H * W * C, 11);
+  const w = randomValues(N * H * W * J, 12);
+  const [ref] = await on('cpu', () => {
+    const xt = tf.tensor4d(x, [N, H, W, C]);
+    const wt = tf.tensor4d(w, [N, H, W, J]);
+    const clampIdx = (d: number, n: number) => tf.tensor1d(Array.from({ length: n }, (_, i) => Math.min(n - 1, Math.max(0, i + d))), 'int32');
+    const terms = offsets.map(([dy, dx], k) => tf.mul(tf.gather(tf.gather(xt, clampIdx(dy, H), 1), clampIdx(dx, W), 2), tf.slice(wt, [0, 0, 0, k], [N, H, W, 1])));
+    return tf.addN(terms);
+  });
+  const engines = [jsEngine, ...(loadNativeEngine().engine ? [loadNativeEngine().engine!] : [])];
+  for (const engine of engines) {
+    const y = new Float32Array(N * H * W * C).fill(NaN); // the kernel must overwrite, not accumulate
+    engine.shiftedWeightedSum(Int32Array.of(N, H, W, C, J), Int32Array.from(offsets.flat()), x, w, y);
+    assert.ok(relErr(y, ref) <= 1e-6, `${engine.description}: ${relErr(y, ref)}`);
+  }
+});

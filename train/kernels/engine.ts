@@ -44,6 +44,11 @@ export interface KernelEngine {
   /** p: [batch, inH, inW, channels, outH, outW]. */
   resizeBilinear(p: Int32Array, alignCorners: number, halfPixelCenters: number, x: Float32Array, y: Float32Array): void;
   resizeBilinearGrad(p: Int32Array, alignCorners: number, halfPixelCenters: number, dy: Float32Array, dx: Float32Array): void;
+  /**
+   * PAMR's iteration on NHWC data: y[n, i, j, c] = Σ_k w[n, i, j, k] · x[n, clamp(i + dy_k), clamp(j + dx_k), c].
+   * p: [batch, height, width, channels, offsets]; offsets: (dy, dx) pairs; w: [batch, height, width, offsets].
+   */
+  shiftedWeightedSum(p: Int32Array, offsets: Int32Array, x: Float32Array, w: Float32Array, y: Float32Array): void;
 }
 
 interface NativeAddon extends Omit<KernelEngine, 'kind' | 'description'> {
@@ -109,6 +114,7 @@ export function loadNativeEngine(): { engine: KernelEngine | null; status: Nativ
       avgPoolGrad: addon.avgPoolGrad,
       resizeBilinear: addon.resizeBilinear,
       resizeBilinearGrad: addon.resizeBilinearGrad,
+      shiftedWeightedSum: addon.shiftedWeightedSum,
     };
     nativeCache = { engine, status: { ok: true, detail: engine.description, isa: info.isa, threads: info.threads, buildInfo } };
   } catch (e) {

@@ -431,6 +431,23 @@ function resizeBilinearGrad(p: Int32Array, align: number, half: number, dy: Floa
   for (let i = 0; i < dx.length; i++) dx[i] = acc[i];
 }
 
+function shiftedWeightedSum(p: Int32Array, offsets: Int32Array, x: Float32Array, w: Float32Array, y: Float32Array) {
+  const [N, H, W, C, J] = p;
+  const clamp = (v: number, n: number) => (v < 0 ? 0 : v >= n ? n - 1 : v);
+  y.fill(0, 0, N * H * W * C);
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) {
+        const dst = ((n * H + i) * W + j) * C;
+        const wBase = ((n * H + i) * W + j) * J;
+        for (let k = 0; k < J; k++) {
+          const a = w[wBase + k];
+          const src = ((n * H + clamp(i + offsets[2 * k], H)) * W + clamp(j + offsets[2 * k + 1], W)) * C;
+          for (let c = 0; c < C; c++) y[dst + c] += a * x[src + c];
+        }
+      }
+}
+
 export const jsEngine: KernelEngine = {
   kind: 'js',
   description: 'javascript, 1 thread',
@@ -453,4 +470,5 @@ export const jsEngine: KernelEngine = {
   avgPoolGrad,
   resizeBilinear,
   resizeBilinearGrad,
+  shiftedWeightedSum,
 };

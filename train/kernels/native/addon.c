@@ -507,6 +507,30 @@ static napi_value resize(napi_env env, napi_callback_info info, int grad) {
 static napi_value js_resize_bilinear(napi_env env, napi_callback_info info) { return resize(env, info, 0); }
 static napi_value js_resize_bilinear_grad(napi_env env, napi_callback_info info) { return resize(env, info, 1); }
 
+/* shiftedWeightedSum(p[5], offsets[2·J], x, w, y): PAMR's iteration (wk.h) */
+static napi_value js_shifted_weighted_sum(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  const char *fn = "shiftedWeightedSum";
+  int32_t *p, *offsets;
+  float *x, *w, *y;
+  if (argc < 5 || !typed(env, a[0], napi_int32_array, 5, 0, (void **)&p, fn, "params")) return NULL;
+  for (int i = 0; i < 5; i++)
+    if (p[i] <= 0) {
+      fail(env, fn, "bad sizes");
+      return NULL;
+    }
+  const size_t pixels = (size_t)p[0] * p[1] * p[2];
+  if (!typed(env, a[1], napi_int32_array, 2 * (size_t)p[4], 0, (void **)&offsets, fn, "offsets") ||
+      !typed(env, a[2], napi_float32_array, pixels * p[3], 0, (void **)&x, fn, "x") ||
+      !typed(env, a[3], napi_float32_array, pixels * p[4], 0, (void **)&w, fn, "w") ||
+      !typed(env, a[4], napi_float32_array, pixels * p[3], 0, (void **)&y, fn, "y"))
+    return NULL;
+  ops->shifted_weighted_sum(p, offsets, x, w, y);
+  return NULL;
+}
+
 /* info() -> { isa, threads } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
@@ -555,6 +579,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"avgPoolGrad", js_avg_pool_grad},
       {"resizeBilinear", js_resize_bilinear},
       {"resizeBilinearGrad", js_resize_bilinear_grad},
+      {"shiftedWeightedSum", js_shifted_weighted_sum},
       {"info", js_info},
       {"setThreads", js_set_threads},
   };

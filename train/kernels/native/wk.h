@@ -78,6 +78,10 @@ typedef struct wk_ops {
    * exact adjoint; p: batch, in_h, in_w, channels, out_h, out_w */
   void (*resize_bilinear)(const int32_t *p, int align_corners, int half_pixel, const float *x, float *y);
   void (*resize_bilinear_grad)(const int32_t *p, int align_corners, int half_pixel, const float *dy, float *dx);
+  /* y[n, i, j, c] = Σ_k w[n, i, j, k] · x[n, clamp(i + dy_k), clamp(j + dx_k), c] (PAMR's
+   * iteration; coordinates clamped to the border); p: batch, h, w, channels, offsets;
+   * offsets: (dy, dx) pairs */
+  void (*shifted_weighted_sum)(const int32_t *p, const int32_t *offsets, const float *x, const float *w, float *y);
 } wk_ops;
 
 /* ---- thread pool (pool.c) ---- */

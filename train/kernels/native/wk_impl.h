@@ -889,5 +889,6 @@ const wk_ops WK_OPS = {
     .avg_pool = S(avg_pool),
     .avg_pool_grad = S(avg_pool_grad),
     .resize_bilinear = S(resize_bilinear),
+    .shifted_weighted_sum = S(shifted_weighted_sum),
     .resize_bilinear_grad = S(resize_bilinear_grad),
 };

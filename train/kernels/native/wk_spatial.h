@@ -219,3 +219,34 @@ static void S(resize_bilinear_grad)(const int32_t *p, int align_corners, int hal
   S(resize_t) r = {p, align_corners, half_pixel, dy, dx};
   wk_parallel_for((int64_t)p[0] * ((p[3] + CH_BLOCK - 1) / CH_BLOCK), S(resize_grad_task), &r);
 }
+
+/* PAMR's refinement step: every pixel's channels become the affinity-weighted sum of its shifted
+ * neighbours' channels. Tasks own one image row; the channel loop is the vectorised one. */
+typedef struct {
+  const int32_t *p, *offsets;
+  const float *x, *w;
+  float *y;
+} S(shifted_sum_t);
+
+static void S(shifted_sum_task)(void *ctx, int64_t task, int thread) {
+  (void)thread;
+  const S(shifted_sum_t) *r = ctx;
+  const int64_t H = r->p[1], W = r->p[2], C = r->p[3], J = r->p[4];
+  const int64_t n = task / H, i = task % H;
+  for (int64_t j = 0; j < W; j++) {
+    float *restrict y = r->y + ((n * H + i) * W + j) * C;
+    const float *a = r->w + ((n * H + i) * W + j) * J;
+    for (int64_t c = 0; c < C; c++) y[c] = 0.f;
+    for (int64_t k = 0; k < J; k++) {
+      const int64_t si = MIN(MAX(i + r->offsets[2 * k], 0), H - 1), sj = MIN(MAX(j + r->offsets[2 * k + 1], 0), W - 1);
+      const float *restrict src = r->x + ((n * H + si) * W + sj) * C;
+      const float ak = a[k];
+      for (int64_t c = 0; c < C; c++) y[c] += ak * src[c];
+    }
+  }
+}
+
+static void S(shifted_weighted_sum)(const int32_t *p, const int32_t *offsets, const float *x, const float *w, float *y) {
+  S(shifted_sum_t) r = {p, offsets, x, w, y};
+  wk_parallel_for((int64_t)p[0] * p[1], S(shifted_sum_task), &r);
+}
