@@ -20,6 +20,7 @@ import { encodeNpy, readNpyFloat32 } from '../runtime/node/files/npy.ts';
 import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
 import { runResumableBatch, type BatchTally } from '../runtime/node/resumable-batch.ts';
 import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
+import { resizeBilinearCHW } from '../runtime/resize.ts';
 import { DEFAULT_CAM_BG_THRESHOLD } from '../runtime/postprocess.ts';
 
 export interface PamrRefineOptions {
@@ -35,6 +36,12 @@ export interface PamrRefineOptions {
   useImageLabels: boolean;
   dilations?: number[];
   iterations?: number;
+  /**
+   * Refine at 1/stride of the image size (default 1): image and maps are resized to
+   * ceil(H/stride)×ceil(W/stride), refined there and resized back (bilinear, align_corners=True,
+   * as 1-Stage resizes the image to its masks, which are at stride 4 of the input).
+   */
+  stride?: number;
   ids?: string[];
   progress?: boolean;
 }
@@ -43,6 +50,7 @@ export interface PamrRefineSummary extends Omit<BatchTally, 'done'> {
   refined: number;
   dilations: number[];
   iterations: number;
+  stride: number;
   bg_score: number | null;
   out: string;
 }
@@ -64,6 +72,8 @@ export async function refineWithPamr(o: PamrRefineOptions): Promise<PamrRefineSu
   const voc = VocDataset.open(o.data);
   const dilations = o.dilations ?? PAMR_DILATIONS;
   const iterations = o.iterations ?? PAMR_ITERATIONS;
+  const stride = o.stride ?? 1;
+  if (!Number.isInteger(stride) || stride < 1) throw new Error(`stride must be a positive integer, got ${stride}`);
   const bgScore = o.cams ? (o.bgScore ?? summaryBgThreshold(o.maps) ?? DEFAULT_CAM_BG_THRESHOLD) : null;
   const ids = o.ids ?? readdirSync(o.maps).filter((f) => f.endsWith('.npy')).map((f) => f.slice(0, -4)).sort();
   for (const d of ['labels', 'cams']) {
@@ -102,11 +112,15 @@ export async function refineWithPamr(o: PamrRefineOptions): Promise<PamrRefineSu
         input.fill(bgScore!, 0, hw);
         input.set(maps.data, hw);
       } else input.set(maps.data);
+      // At a stride, PAMR runs on a smaller copy of both; its result comes back to the image size.
+      const sh = Math.ceil(h / stride);
+      const sw = Math.ceil(w / stride);
+      const rgb = pixelsToPlanarRgb(image);
       const out = await ortForward(model(c), {
-        image: { dims: [1, 3, h, w], data: pixelsToPlanarRgb(image) },
-        maps: { dims: [1, c, h, w], data: input },
+        image: { dims: [1, 3, sh, sw], data: stride === 1 ? rgb : resizeBilinearCHW(rgb, 3, h, w, sh, sw, true) },
+        maps: { dims: [1, c, sh, sw], data: stride === 1 ? input : resizeBilinearCHW(input, c, h, w, sh, sw, true) },
       });
-      const r = out.refined.data;
+      const r = stride === 1 ? out.refined.data : resizeBilinearCHW(out.refined.data as Float32Array, c, sh, sw, h, w, true);
       // Labels: argmax over the background and the kept classes (first index on ties).
       // Channel 0 is the background in both layouts; class l (1-based label) is channel l.
       const keep = new Uint8Array(c).fill(1);
@@ -133,6 +147,7 @@ export async function refineWithPamr(o: PamrRefineOptions): Promise<PamrRefineSu
     refined: done,
     dilations,
     iterations,
+    stride,
     bg_score: bgScore,
     out: o.out,
   };

@@ -17,6 +17,7 @@ interface Args extends CrfArgs {
   pamr: boolean;
   dilations: string;
   iters: number;
+  stride: number;
   'bg-score'?: number;
 }
 
@@ -36,6 +37,7 @@ export const refineCommand: CommandModule<object, Args> = {
       .option('pamr', { type: 'boolean', default: false, describe: 'refine with PAMR (1-Stage) instead of the CRF: writes OUT/labels/<id>.png and the refined maps OUT/cams/<id>.npy' })
       .option('dilations', { type: 'string', default: '1,2,4,8,12,24', describe: 'with --pamr: neighbour dilations (1-Stage: 1,2,4,8,12,24)' })
       .option('iters', { type: 'number', default: 10, describe: 'with --pamr: iterations (1-Stage: 10)' })
+      .option('stride', { type: 'number', default: 1, describe: 'with --pamr: refine at 1/N of the image size and resize back (1-Stage refines its masks at stride 4 of the input)' })
       .option('bg-score', { type: 'number', describe: 'with --pamr --cams: constant background score put in front of the CAMs (default: bg_threshold of the summary.json beside --probs, else 0.15)' })
       .example('$0 refine --pamr --cams --use-image-labels --data data/synth-small --probs runs/pseudo/cams --out runs/pseudo-pamr', "PAMR over a CAM model's saved CAMs ('CAM + PAMR')")
       .example('$0 refine --crf psa --data data/voc --probs runs/seg/probs --out runs/seg/crf', 'CRF-refined labels of a segmentation network')
@@ -75,6 +77,7 @@ async function refinePamr(a: Args): Promise<void> {
   const dilations = a.dilations.split(',').map((t) => Number(t.trim()));
   if (!dilations.length || dilations.some((d) => !Number.isInteger(d) || d < 1)) throw new CliError(`--dilations must be positive integers separated by commas, got '${a.dilations}'`, 2);
   if (!Number.isInteger(a.iters) || a.iters < 0) throw new CliError(`--iters must be a non-negative integer, got ${a.iters}`, 2);
+  if (!Number.isInteger(a.stride) || a.stride < 1) throw new CliError(`--stride must be a positive integer, got ${a.stride}`, 2);
   if (a['bg-score'] !== undefined && !Number.isFinite(a['bg-score'])) throw new CliError('--bg-score must be a number', 2);
   const { readFileSync, existsSync } = await import('node:fs');
   const { parseImageList } = await import('../../runtime/node/dataset/voc-dataset.ts');
@@ -83,7 +86,7 @@ async function refinePamr(a: Args): Promise<void> {
   const { refineWithPamr } = await import('../pamr-refine-run.ts');
   let summary;
   try {
-    summary = await refineWithPamr({ data: a.data, maps: a.probs, out: a.out, cams: a.cams, bgScore: a['bg-score'], useImageLabels: a['use-image-labels'], dilations, iterations: a.iters, ids });
+    summary = await refineWithPamr({ data: a.data, maps: a.probs, out: a.out, cams: a.cams, bgScore: a['bg-score'], useImageLabels: a['use-image-labels'], dilations, iterations: a.iters, stride: a.stride, ids });
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }

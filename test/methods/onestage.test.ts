@@ -9,14 +9,18 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import { runPseudoLabel } from '../../cli/pseudo-label-run.ts';
 import { exportOnnx } from '../../export/export-onnx.ts';
-import { verifyExport } from '../../export/verify.ts';
+import { tfjsForward, verifyExport } from '../../export/verify.ts';
 import { oneStageStages, warmupEpochs } from '../../graphs/methods/onestage/index.ts';
+import { pamrGraph } from '../../graphs/onestage/pamr-graph.ts';
 import { Rng } from '../../graphs/rng.ts';
+import { decodeImageFile } from '../../runtime/node/dataset/decode-image.ts';
 import { VocDataset } from '../../runtime/node/dataset/voc-dataset.ts';
-import { encodeNpy } from '../../runtime/node/files/npy.ts';
+import { encodeNpy, readNpyFloat32 } from '../../runtime/node/files/npy.ts';
 import { readLabelPng } from '../../runtime/node/files/palette-png.ts';
+import { pixelsToPlanarRgb } from '../../runtime/preprocess.ts';
 import { defaultSynthParams } from '../../train/data/synth/params.ts';
 import { writeSynthDataset } from '../../train/data/synth/write-dataset.ts';
 import { trainMethod, type MethodTrainConfig } from '../../train/method-trainer.ts';
@@ -139,6 +143,49 @@ test('wsss refine --pamr: CAMs + constant background refined by PAMR; --iters 0 
   assert.equal((lastJson(again.stdout) as { skipped_existing: number }).skipped_existing, 3);
   assert.equal(wsss('refine', '--pamr', '--dilations', '1,x', '--data', data, '--probs', cams, '--out', refined).status, 2);
   assert.ok(existsSync(join(refined, 'labels', `${ids[0]}.png`)));
+});
+
+test('wsss refine --pamr --stride 4: PAMR on the image and maps shrunk to ceil(64/4), then resized back', async () => {
+  // Reference from other code: tf.image.resizeBilinear (align corners) down and up, PAMR through
+  // the tfjs interpreter (the CLI runs the exported graph in onnxruntime and resizes in runtime/resize.ts).
+  const ds = VocDataset.open(data);
+  const id = ds.ids('train')[0];
+  const size = defaultSynthParams('tiny', 5).size;
+  const small = Math.ceil(size / 4);
+  const k = 6;
+  const bg = 0.3;
+  const cams = join(root, 'cams-stride');
+  mkdirSync(cams, { recursive: true });
+  const rng = new Rng(9);
+  const fg = Float32Array.from({ length: k * size * size }, () => rng.uniform());
+  writeFileSync(join(cams, `${id}.npy`), encodeNpy([k, size, size], fg));
+  const out = join(root, 'refined-stride4');
+  const r = wsss('refine', '--pamr', '--cams', '--stride', '4', '--bg-score', String(bg), '--data', data, '--probs', cams, '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((lastJson(r.stdout) as { stride: number }).stride, 4);
+  assert.equal(wsss('refine', '--pamr', '--stride', '0', '--data', data, '--probs', cams, '--out', out).status, 2);
+
+  const maps = new Float32Array((k + 1) * size * size).fill(bg, 0, size * size);
+  maps.set(fg, size * size);
+  const image = pixelsToPlanarRgb(await decodeImageFile(ds.imagePath(id)));
+  // CHW ↔ NHWC through tfjs, resized with tfjs's own bilinear kernel.
+  const resized = (chw: Float32Array, c: number, from: number, to: number) =>
+    tf.tidy(() => tf.transpose(tf.image.resizeBilinear(tf.transpose(tf.tensor4d(chw, [1, c, from, from]), [0, 2, 3, 1]) as tf.Tensor4D, [to, to], true), [0, 3, 1, 2]).dataSync() as Float32Array);
+  const refinedSmall = await tfjsForward(pamrGraph({ channels: k + 1 }), new Map(), {
+    image: { dims: [1, 3, small, small], data: resized(image, 3, size, small) },
+    maps: { dims: [1, k + 1, small, small], data: resized(maps, k + 1, size, small) },
+  });
+  const expected = resized(refinedSmall.refined.data as Float32Array, k + 1, small, size).subarray(size * size);
+  const got = readNpyFloat32(join(out, 'cams', `${id}.npy`));
+  assert.deepEqual(got.shape, [k, size, size]);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(got.data[i] - expected[i]));
+  assert.ok(worst <= 1e-4, `max |refined − reference| ${worst}`);
+  // And the stride changed the result (the test is not comparing two full-resolution runs).
+  const full = join(root, 'refined-stride1');
+  assert.equal(wsss('refine', '--pamr', '--cams', '--bg-score', String(bg), '--data', data, '--probs', cams, '--out', full).status, 0);
+  const fullMaps = readNpyFloat32(join(full, 'cams', `${id}.npy`)).data;
+  assert.ok(fullMaps.some((v, i) => Math.abs(v - got.data[i]) > 1e-3));
 });
 
 function writeList(ids: string[]): string {
