@@ -3,7 +3,9 @@
 // label rule — the background threshold, EDAM's or Xu et al.'s Algorithm 1 with saliency, or
 // saliency alone — without running the model again. --model M (the model that made the CAMs) is
 // only read for its label rule (background threshold, EDAM's θ, α, β), so that the labels equal
-// those of the model run. The benchmark's inference-only rows use it. Atomic writes, finished images
+// those of the model run. With `pamr`, the CAMs are refined by PAMR first (refineWithPamr: the
+// background threshold becomes a constant background score). The benchmark's inference-only rows
+// use it. Atomic writes, finished images
 // skipped on a rerun, bad or missing CAM/saliency files named and skipped.
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { readOnnxMetadataProps } from '../runtime/onnx-metadata-props.ts';
 import { saliencyLabels } from '../runtime/saliency/saliency-labelling.ts';
 import { resolveSaliency, type SaliencyRequest } from './pseudo-label-run.ts';
 import { openDatasetList } from './dataset-list.ts';
+import { refineWithPamr, type PamrRefineSummary } from './pamr-refine-run.ts';
 import { CliError } from './errors.ts';
 
 export interface PseudoLabelFromCamsOptions {
@@ -33,6 +36,8 @@ export interface PseudoLabelFromCamsOptions {
   bgThreshold?: number;
   useImageLabels: boolean;
   saliency?: SaliencyRequest;
+  /** Refine the CAMs with PAMR before the argmax (writes OUT/cams too). */
+  pamr?: boolean;
   quiet?: boolean;
 }
 
@@ -56,6 +61,7 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
   mkdirSync(labelsDir, { recursive: true });
   removeStaleTempFiles(labelsDir);
   const bg = o.bgThreshold ?? rule.bgThreshold;
+  if (o.pamr) return pamrSummary(o, ids, bg, await refineWithPamr({ data: o.data, maps: o.cams, out: o.out, cams: true, bgScore: bg, useImageLabels: o.useImageLabels, ids, progress: !o.quiet }));
   const tally = await runResumableBatch({
     ids,
     outputOf: (id) => join(labelsDir, `${id}.png`),
@@ -92,6 +98,28 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
   };
   writeFileAtomicSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   for (const f of failures) console.error(`failed: ${f}`);
+  if (!o.quiet) console.log(JSON.stringify(summary));
+  return summary;
+}
+
+/** The summary of a --pamr relabelling, in the shape of the others (plus PAMR's settings). */
+function pamrSummary(o: PseudoLabelFromCamsOptions, ids: string[], bg: number, r: PamrRefineSummary) {
+  const summary = {
+    images: ids.length,
+    processed: r.refined,
+    skipped_existing: r.skipped_existing,
+    failed: r.failed,
+    failures: r.failures.map((f) => `${f.id}: ${f.reason}`),
+    cams: o.cams,
+    ...(o.model ? { label_rule_of: o.model } : {}),
+    bg_threshold: bg,
+    pamr: { dilations: r.dilations, iterations: r.iterations, stride: r.stride, refined_cams: join(o.out, 'cams') },
+    use_image_labels: o.useImageLabels,
+    seconds: r.seconds,
+    out: o.out,
+  };
+  writeFileAtomicSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  for (const f of summary.failures) console.error(`failed: ${f}`);
   if (!o.quiet) console.log(JSON.stringify(summary));
   return summary;
 }

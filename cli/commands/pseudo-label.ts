@@ -24,6 +24,7 @@ interface Args extends CrfArgs {
   merge?: string;
   'bg-threshold'?: number;
   'use-image-labels': boolean;
+  pamr: boolean;
   cams: boolean;
   'cam-format': string;
   workers?: number;
@@ -44,6 +45,7 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
     withCrfOptions(y, "refine the labels with the dense CRF on [background, CAMs], background = (1 − max CAM)^α (psa's rule; replaces --bg-threshold)")
       .option('crf-alpha', { type: 'number', default: DEFAULT_CRF_ALPHA, describe: 'CRF: background exponent α of (1 − max CAM)^α (psa: 32 high / 4 low; EDAM: 1)' })
       .option('model', { type: 'string', describe: 'exported model (.onnx) with a raw_cams output (required, except with --from-cams: there it only gives the label rule)' })
+      .option('pamr', { type: 'boolean', default: false, describe: "with --from-cams: refine the saved CAMs with PAMR (1-Stage's dilations and iterations, at image resolution; the background threshold as a constant background score) before the argmax — the 'CAM + PAMR' row; also writes the refined maps to OUT/cams" })
       .option('from-cams', { type: 'string', describe: "instead of running the model: CAMs saved by an earlier run (<dir>/<id>.npy, float32 [C, H, W]) labelled with this run's rule (--bg-threshold, --saliency, --fuse-saliency, --saliency-only); with --model, that model's label rule (it is not run)" })
       .option('data', { type: 'string', describe: 'data set root in VOC layout (JPEGImages/, ImageSets/, cls_labels.json) (required)' })
       .option('list', { type: 'string', describe: 'image list file (one id per line); default: ImageSets/Segmentation/<split>.txt' })
@@ -110,11 +112,13 @@ export const pseudoLabelCommand: CommandModule<object, Args> = {
     if (a['from-cams']) {
       if (crfParams) throw new CliError('--crf needs the model run (the CRF reads the image pixels it prepares), not --from-cams', 2);
       if (shard) throw new CliError('--shard goes with a model run, not --from-cams', 2);
+      if (a.pamr && saliency) throw new CliError('--pamr relabels CAMs with a background score; it does not combine with saliency rules', 2);
       const { runPseudoLabelFromCams } = await import('../pseudo-label-cams-run.ts');
-      const s = await runPseudoLabelFromCams({ cams: a['from-cams'], model: a.model, data: a.data!, list: a.list, split: a.split, out: a.out!, bgThreshold: a['bg-threshold'], useImageLabels: a['use-image-labels'], saliency });
+      const s = await runPseudoLabelFromCams({ cams: a['from-cams'], model: a.model, data: a.data!, list: a.list, split: a.split, out: a.out!, bgThreshold: a['bg-threshold'], useImageLabels: a['use-image-labels'], saliency, pamr: a.pamr });
       if (s.failed) throw new CliError(`${s.failed} of ${s.images} image(s) failed (listed above and in ${a.out}/summary.json)`, 1);
       return;
     }
+    if (a.pamr) throw new CliError('--pamr goes with --from-cams (it refines saved CAMs)', 2);
     const { runPseudoLabel } = await import('../pseudo-label-run.ts');
     const summary = await runPseudoLabel({
       model: a.model!,

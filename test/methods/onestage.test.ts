@@ -193,3 +193,29 @@ function writeList(ids: string[]): string {
   writeFileSync(p, ids.join('\n') + '\n');
   return p;
 }
+
+test('wsss pseudo-label --from-cams --pamr (the CAM + PAMR bench row) labels as wsss refine --pamr does; misuse is refused', async () => {
+  const ds = VocDataset.open(data);
+  const ids = ds.ids('train').slice(0, 2);
+  const size = defaultSynthParams('tiny', 5).size;
+  const cams = join(root, 'cams-relabel');
+  mkdirSync(cams, { recursive: true });
+  const rng = new Rng(21);
+  for (const id of ids) writeFileSync(join(cams, `${id}.npy`), encodeNpy([6, size, size], Float32Array.from({ length: 6 * size * size }, () => rng.uniform())));
+  const list = writeList(ids);
+  const viaPseudo = join(root, 'relabel-pamr');
+  const r = wsss('pseudo-label', '--from-cams', cams, '--pamr', '--bg-threshold', '0.4', '--use-image-labels', '--data', data, '--list', list, '--out', viaPseudo);
+  assert.equal(r.status, 0, r.stderr);
+  const s = lastJson(r.stdout) as { processed: number; bg_threshold: number; pamr: { iterations: number } };
+  assert.deepEqual([s.processed, s.bg_threshold, s.pamr.iterations], [2, 0.4, 10]);
+  const viaRefine = join(root, 'relabel-refine');
+  assert.equal(wsss('refine', '--pamr', '--cams', '--bg-score', '0.4', '--use-image-labels', '--data', data, '--probs', cams, '--list', list, '--out', viaRefine).status, 0);
+  for (const id of ids) {
+    const a = (await readLabelPng(join(viaPseudo, 'labels', `${id}.png`))).data;
+    const b = (await readLabelPng(join(viaRefine, 'labels', `${id}.png`))).data;
+    assert.deepEqual(Array.from(a), Array.from(b), id);
+    assert.ok(new Set(a).size > 1, `${id}: more than one label`);
+  }
+  assert.equal(wsss('pseudo-label', '--model', 'm.onnx', '--pamr', '--data', data, '--out', join(root, 'x')).status, 2);
+  assert.equal(wsss('pseudo-label', '--from-cams', cams, '--pamr', '--saliency-only', '--use-image-labels', '--data', data, '--out', join(root, 'y')).status, 2);
+});

@@ -20,6 +20,8 @@ export const camMethod: MethodDef = {
   options: {
     'head-lr-mult': { type: 'number', default: 10, describe: 'learning-rate multiplier of the classifier head (the papers use 10)' },
   },
+  // 'CAM + PAMR', the first row of 1-Stage's ablation: the same model's CAMs refined by PAMR.
+  labelVariants: { pamr: { pseudoLabelFlags: ['--pamr'] } },
   trainingDefaults: (backbone) => (backbone.startsWith('cam-tiny') ? SMALL_NET : IMAGENET_NET),
   namingSchemes: camNamingSchemes,
   build({ backbone, classNames, options }) {
