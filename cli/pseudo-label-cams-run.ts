@@ -5,8 +5,8 @@
 // only read for its label rule (background threshold, EDAM's θ, α, β), so that the labels equal
 // those of the model run. With `pamr`, the CAMs are refined by PAMR first (refineWithPamr: the
 // background threshold becomes a constant background score). The benchmark's inference-only rows
-// use it. Atomic writes, finished images
-// skipped on a rerun, bad or missing CAM/saliency files named and skipped.
+// use it. Atomic writes, finished images skipped on a rerun, bad or missing CAM/saliency files
+// named and skipped.
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { labelMapWithBackground, selectChannels } from '../runtime/cam/multiscal
 import { removeStaleTempFiles, writeFileAtomicSync } from '../runtime/node/files/atomic-write.ts';
 import { readNpyFloat32 } from '../runtime/node/files/npy.ts';
 import { encodeIndexedPng } from '../runtime/node/files/palette-png.ts';
-import { runResumableBatch } from '../runtime/node/resumable-batch.ts';
+import { runResumableBatch, type BatchTally } from '../runtime/node/resumable-batch.ts';
 import { readSaliencyMap, saliencyMapPath } from '../runtime/node/files/saliency-map.ts';
 import { multiScaleCamRule, type MultiScaleCamRule } from '../runtime/cam/label-rule.ts';
 import { parseModelMetadata } from '../runtime/model-metadata.ts';
@@ -22,7 +22,7 @@ import { readOnnxMetadataProps } from '../runtime/onnx-metadata-props.ts';
 import { saliencyLabels } from '../runtime/saliency/saliency-labelling.ts';
 import { resolveSaliency, type SaliencyRequest } from './pseudo-label-run.ts';
 import { openDatasetList } from './dataset-list.ts';
-import { refineWithPamr, type PamrRefineSummary } from './pamr-refine-run.ts';
+import { refineWithPamr } from './pamr-refine-run.ts';
 import { CliError } from './errors.ts';
 
 export interface PseudoLabelFromCamsOptions {
@@ -61,27 +61,31 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
   mkdirSync(labelsDir, { recursive: true });
   removeStaleTempFiles(labelsDir);
   const bg = o.bgThreshold ?? rule.bgThreshold;
-  if (o.pamr) return pamrSummary(o, ids, bg, await refineWithPamr({ data: o.data, maps: o.cams, out: o.out, cams: true, bgScore: bg, useImageLabels: o.useImageLabels, ids, progress: !o.quiet }));
-  const tally = await runResumableBatch({
-    ids,
-    outputOf: (id) => join(labelsDir, `${id}.png`),
-    progressLabel: o.quiet ? null : 'pseudo-label (saved CAMs)',
-    async work(id) {
-      const camPath = join(o.cams, `${id}.npy`);
-      if (!existsSync(camPath)) throw new Error(`${camPath}: CAM file missing`);
-      const a = readNpyFloat32(camPath);
-      if (a.shape.length !== 3) throw new Error(`${camPath}: expected float32 [C, H, W], found [${a.shape.join(', ')}]`);
-      const [c, h, w] = a.shape;
-      const keep = o.useImageLabels ? (await ds.labels(id)).map((l) => l - 1) : undefined;
-      let labels: Uint8Array;
-      if (saliency) labels = saliencyLabels(saliency.labelling, a.data, c, readSaliencyMap(saliencyMapPath(saliency.dir, id), w, h), keep);
-      else {
-        const keys = keep ?? Array.from({ length: c }, (_, k) => k);
-        labels = labelMapWithBackground(selectChannels(a.data, c, h * w, keys), keys, h * w, bg);
-      }
-      writeFileAtomicSync(join(labelsDir, `${id}.png`), encodeIndexedPng({ data: labels, width: w, height: h }, undefined, 1));
-    },
-  });
+  const labelSavedCams = () =>
+    runResumableBatch({
+      ids,
+      outputOf: (id) => join(labelsDir, `${id}.png`),
+      progressLabel: o.quiet ? null : 'pseudo-label (saved CAMs)',
+      async work(id) {
+        const camPath = join(o.cams, `${id}.npy`);
+        if (!existsSync(camPath)) throw new Error(`${camPath}: CAM file missing`);
+        const a = readNpyFloat32(camPath);
+        if (a.shape.length !== 3) throw new Error(`${camPath}: expected float32 [C, H, W], found [${a.shape.join(', ')}]`);
+        const [c, h, w] = a.shape;
+        const keep = o.useImageLabels ? (await ds.labels(id)).map((l) => l - 1) : undefined;
+        let labels: Uint8Array;
+        if (saliency) labels = saliencyLabels(saliency.labelling, a.data, c, readSaliencyMap(saliencyMapPath(saliency.dir, id), w, h), keep);
+        else {
+          const keys = keep ?? Array.from({ length: c }, (_, k) => k);
+          labels = labelMapWithBackground(selectChannels(a.data, c, h * w, keys), keys, h * w, bg);
+        }
+        writeFileAtomicSync(join(labelsDir, `${id}.png`), encodeIndexedPng({ data: labels, width: w, height: h }, undefined, 1));
+      },
+    });
+  // PAMR relabels through refineWithPamr (the background threshold as its constant background
+  // score); every other rule labels each saved CAM here.
+  const pamr = o.pamr ? await refineWithPamr({ data: o.data, maps: o.cams, out: o.out, cams: true, bgScore: bg, useImageLabels: o.useImageLabels, ids, progress: !o.quiet }) : null;
+  const tally: BatchTally = pamr ? { ...pamr, done: pamr.refined } : await labelSavedCams();
   const failures = tally.failures.map((f) => `${f.id}: ${f.reason}`);
   const summary = {
     images: ids.length,
@@ -92,6 +96,7 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
     cams: o.cams,
     ...(o.model ? { label_rule_of: o.model } : {}),
     ...(saliency ? { saliency: { dir: saliency.dir, ...saliency.labelling } } : { bg_threshold: bg }),
+    ...(pamr ? { pamr: { dilations: pamr.dilations, iterations: pamr.iterations, stride: pamr.stride, refined_cams: join(o.out, 'cams') } } : {}),
     use_image_labels: o.useImageLabels,
     seconds: tally.seconds,
     out: o.out,
@@ -102,24 +107,3 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
   return summary;
 }
 
-/** The summary of a --pamr relabelling, in the shape of the others (plus PAMR's settings). */
-function pamrSummary(o: PseudoLabelFromCamsOptions, ids: string[], bg: number, r: PamrRefineSummary) {
-  const summary = {
-    images: ids.length,
-    processed: r.refined,
-    skipped_existing: r.skipped_existing,
-    failed: r.failed,
-    failures: r.failures.map((f) => `${f.id}: ${f.reason}`),
-    cams: o.cams,
-    ...(o.model ? { label_rule_of: o.model } : {}),
-    bg_threshold: bg,
-    pamr: { dilations: r.dilations, iterations: r.iterations, stride: r.stride, refined_cams: join(o.out, 'cams') },
-    use_image_labels: o.useImageLabels,
-    seconds: r.seconds,
-    out: o.out,
-  };
-  writeFileAtomicSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  for (const f of summary.failures) console.error(`failed: ${f}`);
-  if (!o.quiet) console.log(JSON.stringify(summary));
-  return summary;
-}

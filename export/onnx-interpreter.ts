@@ -512,16 +512,16 @@ export class OnnxOps implements Ops {
     return this.adaptive('ReduceMax', x, bins);
   }
 
+  shiftedWeightedSum(x: Tensor, weights: Tensor, offsets: readonly (readonly [number, number])[]): Tensor {
+    return shiftedWeightedSumComposite(this, x, weights, offsets);
+  }
+
   /**
    * Max over a grid of k×k windows, k = max(1, S div bins) per axis, stride k, floor mode. With a
    * static size it is one MaxPool; with a run-time size the kernel is data, which MaxPool cannot
    * take, so the map is cropped to n·k (n = S div k windows), reshaped to [N, C, n_h, k_h, n_w,
    * k_w] and reduced over the window axes.
    */
-  shiftedWeightedSum(x: Tensor, weights: Tensor, offsets: readonly (readonly [number, number])[]): Tensor {
-    return shiftedWeightedSumComposite(this, x, weights, offsets);
-  }
-
   gridMaxPool(x: Tensor, bins: number): Tensor {
     const xt = this.f(x);
     if (!Number.isInteger(bins) || bins < 1) throw new Error(`gridMaxPool: bins must be a positive integer, got ${bins}`);

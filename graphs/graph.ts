@@ -55,7 +55,6 @@ export interface GraphDef {
 /** torchvision's ImageNet statistics on [0,1] RGB, applied inside every method graph. */
 export const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
-/** Applies a GraphDef's normalisation to a [0,255] RGB input inside the graph. */
 /** The GraphDef fields of a model that takes one RGB image in [0, 255] and normalises it as the ImageNet backbones do. */
 export function rgbImageModelFields(outputStride: number): Pick<GraphDef, 'inputs' | 'normalisation' | 'inputConvention' | 'outputStride'> {
   return {
@@ -66,6 +65,7 @@ export function rgbImageModelFields(outputStride: number): Pick<GraphDef, 'input
   };
 }
 
+/** Applies a GraphDef's normalisation to a [0,255] RGB input inside the graph. */
 export function normaliseInput(ops: Ops, x: Tensor, norm: { mean: number[]; std: number[] }): Tensor {
   const c = norm.mean.length;
   // (x/255 - mean)/std  ==  x·(1/(255·std)) + (-mean/std): one Mul and one Add per pixel.

@@ -152,7 +152,7 @@ export interface Ops {
    * Σ_j weights[:, j] · (x shifted by offsets[j], replicate border):
    * out[b, c, y, x] = Σ_j weights[b, j, y, x] · x[b, c, clamp(y + dy_j), clamp(x + dx_j)].
    * x [B, C, H, W], weights [B, J, H, W], J = offsets.length, offsets (dy, dx). PAMR's iteration
-   * (graphs/onestage/pamr.ts). Not differentiable in tfjs (a direct loop): PAMR runs on stopped masks.
+   * (graphs/onestage/pamr.ts). Not differentiable in tfjs (a kernel without gradient): PAMR runs on stopped masks.
    */
   shiftedWeightedSum(x: Tensor, weights: Tensor, offsets: readonly (readonly [number, number])[]): Tensor;
   /** Bilinear resize, PyTorch semantics (alignCorners false = half-pixel, clamped at 0). */

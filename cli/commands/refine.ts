@@ -1,6 +1,7 @@
 // `wsss refine`: the dense CRF (--crf) or PAMR (--pamr) over a folder of probability maps (or
 // CAMs) → label PNGs.
 import type { CommandModule } from 'yargs';
+import { positiveIntList } from '../../graphs/methods/option-lists.ts';
 import { DEFAULT_CRF_ALPHA } from '../../runtime/crf/cam-crf.ts';
 import { crfParamsFromArgs, withCrfOptions, type CrfArgs } from '../crf-options.ts';
 import { CliError } from '../errors.ts';
@@ -74,8 +75,12 @@ export const refineCommand: CommandModule<object, Args> = {
 
 async function refinePamr(a: Args): Promise<void> {
   if (a.crf !== undefined) throw new CliError('--pamr and --crf are two refinements: give one', 2);
-  const dilations = a.dilations.split(',').map((t) => Number(t.trim()));
-  if (!dilations.length || dilations.some((d) => !Number.isInteger(d) || d < 1)) throw new CliError(`--dilations must be positive integers separated by commas, got '${a.dilations}'`, 2);
+  let dilations: number[];
+  try {
+    dilations = positiveIntList(a.dilations, 'refine', 'dilations');
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
   if (!Number.isInteger(a.iters) || a.iters < 0) throw new CliError(`--iters must be a non-negative integer, got ${a.iters}`, 2);
   if (!Number.isInteger(a.stride) || a.stride < 1) throw new CliError(`--stride must be a positive integer, got ${a.stride}`, 2);
   if (a['bg-score'] !== undefined && !Number.isFinite(a['bg-score'])) throw new CliError('--bg-score must be a number', 2);

@@ -7,7 +7,7 @@
 // Layout: for the affinities, the neighbours of every dilation are slices of one replicate-padded
 // copy of the image (P = 8·|D| of them, dilation-major), concatenated to [B, P·K, H, W] and summed
 // by 1×1 convolutions with 0/1 weights (K = 3 colour channels: cheap). The refinement iterations
-// are `Ops.shiftedWeightedSum`: a direct loop in tfjs, Pad + Slice + Mul + Add in ONNX.
+// are `Ops.shiftedWeightedSum`: a kernel of our own in tfjs, Pad + Slice + Mul + Add in ONNX.
 
 import type { Ops, Tensor } from '../ops.ts';
 
