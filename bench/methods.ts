@@ -1,5 +1,5 @@
 // `npm run bench -- methods [--only a,b] [--seeds N] [--data-seed S] [--preset P] [--backbone B]
-//                           [--epochs E] [--out DIR]`
+//                           [--epochs E] [--jobs J] [--out DIR]`
 //
 // The project's version of the papers' tables: every method of --only (default: all), each of the
 // ablation variants it registers, and the CAM baseline, trained with the same backbone, epochs,
@@ -12,8 +12,11 @@
 //
 // Every stage is the `wsss` command a user would run, and every finished configuration is cached
 // under --out by its full configuration, so an interrupted bench resumes where it stopped.
+// --jobs J runs J configurations at once, each with WSSS_THREADS = cores / J unless it is set
+// (on 2 cores, two 1-thread trainings finish sooner than two 2-thread ones in turn).
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getMethod, methodNames } from '../graphs/methods/registry.ts';
 import type { OptionValue } from '../graphs/methods/method.ts';
@@ -50,6 +53,12 @@ const preset = benchArg('preset', 'small')!;
 const backbone = benchArg('backbone', 'cam-tiny')!;
 const epochs = benchArg('epochs');
 const out = resolve(benchArg('out', 'runs/bench-methods')!);
+const jobs = intArg('jobs', 1);
+if (jobs < 1) {
+  console.error('--jobs must be at least 1');
+  process.exit(2);
+}
+if (jobs > 1 && !process.env.WSSS_THREADS) process.env.WSSS_THREADS = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
 if (seeds < 1) {
   console.error('--seeds must be at least 1');
   process.exit(2);
@@ -135,8 +144,8 @@ async function runOne(e: Entry, seed: number): Promise<RunResult> {
   const run = join(dir, 'run');
   const optionFlags = Object.entries(e.options).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const t0 = performance.now();
-  // A label variant trains nothing: it relabels the CAMs its base entry saved (entries run in
-  // order, the base first) with its flags; --model gives the base model's label rule (not run).
+  // A label variant trains nothing: it relabels the CAMs its base entry saved (it waits for that
+  // run) with its flags; --model gives the base model's label rule (not run).
   const modelDir = e.labelOf ? runDir(e.labelOf.modelOf, seed) : dir;
   const model = join(modelDir, 'model.onnx');
   const pseudo = join(dir, 'pseudo');
@@ -171,15 +180,32 @@ async function runOne(e: Entry, seed: number): Promise<RunResult> {
   return r;
 }
 
-const results = new Map<string, RunResult[]>();
-for (const e of entries) {
-  const rs: RunResult[] = [];
-  for (let s = 0; s < seeds; s++) {
-    const r = await runOne(e, s);
-    rs.push(r);
+// At most `jobs` runs at once: a finishing run hands its slot to the next waiting one.
+let freeSlots = jobs;
+const waiting: (() => void)[] = [];
+async function inSlot<T>(f: () => Promise<T>): Promise<T> {
+  if (freeSlots > 0) freeSlots--;
+  else await new Promise<void>((r) => waiting.push(r));
+  try {
+    return await f();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else freeSlots++;
   }
-  results.set(e.key, rs);
 }
+// A label variant relabels its base entry's CAMs, so it starts once that run (same seed) is done.
+const pending = new Map<string, Promise<RunResult>>();
+for (const e of entries)
+  for (let s = 0; s < seeds; s++) {
+    const base = e.labelOf ? pending.get(`${e.labelOf.modelOf}@${s}`) : undefined;
+    pending.set(`${e.key}@${s}`, (async () => {
+      if (base) await base;
+      return inSlot(() => runOne(e, s));
+    })());
+  }
+const results = new Map<string, RunResult[]>();
+for (const e of entries) results.set(e.key, await Promise.all(Array.from({ length: seeds }, (_, s) => pending.get(`${e.key}@${s}`)!)));
 
 const stat = (xs: number[]) => ({ mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) });
 const spread = (xs: number[]) => {
