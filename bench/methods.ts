@@ -1,5 +1,5 @@
 // `npm run bench -- methods [--only a,b] [--seeds N] [--data-seed S] [--preset P] [--backbone B]
-//                           [--epochs E] [--jobs J] [--out DIR]`
+//                           [--epochs E] [--rows KEY,...] [--jobs J] [--out DIR]`
 //
 // The project's version of the papers' tables: every method of --only (default: all), each of the
 // ablation variants it registers, and the CAM baseline, trained with the same backbone, epochs,
@@ -12,6 +12,7 @@
 //
 // Every stage is the `wsss` command a user would run, and every finished configuration is cached
 // under --out by its full configuration, so an interrupted bench resumes where it stopped.
+// --rows keeps only the named rows (e.g. `--only cam,vwe --rows cam,vwe`: no ablation variants).
 // --jobs J runs J configurations at once, each with WSSS_THREADS = cores / J unless it is set
 // (on 2 cores, two 1-thread trainings finish sooner than two 2-thread ones in turn).
 
@@ -90,6 +91,18 @@ for (const m of ['cam', ...only.filter((x) => x !== 'cam')]) {
     }
     entries.push({ key: `${m}:${v}`, method: m, options, labelOf: { modelOf: base, flags: lv.pseudoLabelFlags } });
   }
+}
+// --rows: only these rows of the table (a label variant brings the run it relabels).
+const rowsArg = benchArg('rows');
+if (rowsArg !== undefined) {
+  const wanted = new Set(rowsArg.split(',').map((s) => s.trim()).filter(Boolean));
+  for (const r of wanted)
+    if (!entries.some((e) => e.key === r)) {
+      console.error(`--rows: no row '${r}' for --only ${only.join(',')}; rows: ${entries.map((e) => e.key).join(', ')}`);
+      process.exit(2);
+    }
+  for (const e of entries) if (wanted.has(e.key) && e.labelOf) wanted.add(e.labelOf.modelOf);
+  entries.splice(0, entries.length, ...entries.filter((e) => wanted.has(e.key)));
 }
 
 interface RunResult {
