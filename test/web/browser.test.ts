@@ -21,7 +21,7 @@ import { openModel, type OpenModel, type OrtModule } from '../../runtime/session
 import { ensureDemoBuilt } from '../../web-demo/build.ts';
 import { chromiumMissing, launchChromium } from './chromium.ts';
 import { fixtureModelBytes, syntheticImage } from './fixture-model.ts';
-import { camTinyModelBytes, gradCamTinyModelBytes, vweTinyModelBytes } from './models.ts';
+import { camTinyModelBytes, gradCamTinyModelBytes, oneStageTinyModelBytes, vweTinyModelBytes } from './models.ts';
 
 const skip = chromiumMissing() ?? false;
 const MAX_SIDE = 512; // the page's default; Node must shrink the same way
@@ -232,6 +232,31 @@ test('a Grad-CAM model (the backward pass of its head inside the graph) labels a
   } finally {
     await browser.close();
     await gradcam.release();
+  }
+});
+
+test("a 1-Stage model labels alike on wasm and in Node (its masks rule, `onestage-masks`, read from the metadata on both sides)", { skip, timeout: 180_000 }, async () => {
+  const bytes = oneStageTinyModelBytes(0);
+  const path = join(dir, 'onestage.onnx');
+  writeFileSync(path, bytes);
+  const image = await writePng(88, 68, 43);
+  const onestage = await openModel(ortNode as unknown as OrtModule, bytes, { providers: ['cpu'], source: 'onestage.onnx' });
+  const browser = await launchChromium();
+  try {
+    assert.equal(onestage.metadata.method, 'onestage');
+    const node = await segmentImageFile(onestage, image, { maxSide: MAX_SIDE });
+    assert.ok(new Set(node.labels.data).size >= 2, 'the Node label map has at least two labels');
+    const page = await browser.context.newPage();
+    assert.equal((await openDemo(page, 'wasm', [])).provider, 'wasm');
+    await page.setInputFiles('#model-file', path);
+    await page.waitForFunction(() => /onestage-cam-tiny/.test(document.getElementById('model-info')?.textContent ?? '') && (window as unknown as { __wsss: PageState }).__wsss.state === 'ready', null, { timeout: 60_000 });
+    const web = await segmentInPage(page, image);
+    let same = 0;
+    for (let i = 0; i < web.labels.length; i++) if (web.labels[i] === node.labels.data[i]) same++;
+    assert.ok(same / web.labels.length >= MIN_AGREEMENT, `${((100 * same) / web.labels.length).toFixed(3)} % of pixels agree`);
+  } finally {
+    await browser.close();
+    await onestage.release();
   }
 });
 

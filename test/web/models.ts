@@ -25,3 +25,10 @@ export function gradCamTinyModelBytes(seed = 0): Uint8Array {
   const model = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, {}) });
   return exportOnnx(model.graph, initialiseAll(model.module, seed));
 }
+
+/** A 1-Stage model (segmentation head, PAMR only in training; rule `onestage-masks`) on cam-tiny, seeded random initialisation. */
+export function oneStageTinyModelBytes(seed = 0): Uint8Array {
+  const def = getMethod('onestage');
+  const model = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, {}) });
+  return exportOnnx(model.graph, initialiseAll(model.module, seed));
+}
