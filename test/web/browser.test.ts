@@ -211,53 +211,39 @@ test('a VWE model picked in the page segments as onnxruntime-node does, from its
   }
 });
 
-test('a Grad-CAM model (the backward pass of its head inside the graph) labels alike on wasm and in Node', { skip, timeout: 180_000 }, async () => {
-  const bytes = gradCamTinyModelBytes(0);
-  const path = join(dir, 'gradcam.onnx');
+/**
+ * Segments `image` with a method's model in Node and, picked through the page's model input, on
+ * wasm: the label maps must agree (the model's label rule read from its metadata on both sides).
+ */
+async function pickedModelAgrees(bytes: Uint8Array, method: string, graphName: RegExp, image: string): Promise<void> {
+  const path = join(dir, `${method}.onnx`);
   writeFileSync(path, bytes);
-  const image = await writePng(96, 72, 41);
-  const gradcam = await openModel(ortNode as unknown as OrtModule, bytes, { providers: ['cpu'], source: 'gradcam.onnx' });
+  const picked = await openModel(ortNode as unknown as OrtModule, bytes, { providers: ['cpu'], source: `${method}.onnx` });
   const browser = await launchChromium();
   try {
-    const node = await segmentImageFile(gradcam, image, { maxSide: MAX_SIDE });
+    assert.equal(picked.metadata.method, method);
+    const node = await segmentImageFile(picked, image, { maxSide: MAX_SIDE });
     assert.ok(new Set(node.labels.data).size >= 2, 'the Node label map has at least two labels');
     const page = await browser.context.newPage();
     assert.equal((await openDemo(page, 'wasm', [])).provider, 'wasm');
     await page.setInputFiles('#model-file', path);
-    await page.waitForFunction(() => /gradcam-cam-tiny/.test(document.getElementById('model-info')?.textContent ?? '') && (window as unknown as { __wsss: PageState }).__wsss.state === 'ready', null, { timeout: 60_000 });
+    await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('model-info')?.textContent ?? '') && (window as unknown as { __wsss: PageState }).__wsss.state === 'ready', graphName.source, { timeout: 60_000 });
     const web = await segmentInPage(page, image);
     let same = 0;
     for (let i = 0; i < web.labels.length; i++) if (web.labels[i] === node.labels.data[i]) same++;
     assert.ok(same / web.labels.length >= MIN_AGREEMENT, `${((100 * same) / web.labels.length).toFixed(3)} % of pixels agree`);
   } finally {
     await browser.close();
-    await gradcam.release();
+    await picked.release();
   }
+}
+
+test('a Grad-CAM model (the backward pass of its head inside the graph) labels alike on wasm and in Node', { skip, timeout: 180_000 }, async () => {
+  await pickedModelAgrees(gradCamTinyModelBytes(0), 'gradcam', /gradcam-cam-tiny/, await writePng(96, 72, 41));
 });
 
 test("a 1-Stage model labels alike on wasm and in Node (its masks rule, `onestage-masks`, read from the metadata on both sides)", { skip, timeout: 180_000 }, async () => {
-  const bytes = oneStageTinyModelBytes(0);
-  const path = join(dir, 'onestage.onnx');
-  writeFileSync(path, bytes);
-  const image = await writePng(88, 68, 43);
-  const onestage = await openModel(ortNode as unknown as OrtModule, bytes, { providers: ['cpu'], source: 'onestage.onnx' });
-  const browser = await launchChromium();
-  try {
-    assert.equal(onestage.metadata.method, 'onestage');
-    const node = await segmentImageFile(onestage, image, { maxSide: MAX_SIDE });
-    assert.ok(new Set(node.labels.data).size >= 2, 'the Node label map has at least two labels');
-    const page = await browser.context.newPage();
-    assert.equal((await openDemo(page, 'wasm', [])).provider, 'wasm');
-    await page.setInputFiles('#model-file', path);
-    await page.waitForFunction(() => /onestage-cam-tiny/.test(document.getElementById('model-info')?.textContent ?? '') && (window as unknown as { __wsss: PageState }).__wsss.state === 'ready', null, { timeout: 60_000 });
-    const web = await segmentInPage(page, image);
-    let same = 0;
-    for (let i = 0; i < web.labels.length; i++) if (web.labels[i] === node.labels.data[i]) same++;
-    assert.ok(same / web.labels.length >= MIN_AGREEMENT, `${((100 * same) / web.labels.length).toFixed(3)} % of pixels agree`);
-  } finally {
-    await browser.close();
-    await onestage.release();
-  }
+  await pickedModelAgrees(oneStageTinyModelBytes(0), 'onestage', /onestage-cam-tiny/, await writePng(88, 68, 43));
 });
 
 test('WebGPU EP (SwiftShader): page labels agree with onnxruntime-node on a small image', { skip, timeout: 300_000 }, async (t) => {
