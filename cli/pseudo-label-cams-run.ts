@@ -106,4 +106,3 @@ export async function runPseudoLabelFromCams(o: PseudoLabelFromCamsOptions) {
   if (!o.quiet) console.log(JSON.stringify(summary));
   return summary;
 }
-

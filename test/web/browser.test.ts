@@ -184,33 +184,6 @@ test('a model picked in the page replaces the served one; a model without metada
   }
 });
 
-test('a VWE model picked in the page segments as onnxruntime-node does, from its metadata alone', { skip, timeout: 120_000 }, async () => {
-  const vwePath = join(dir, 'vwe.onnx');
-  writeFileSync(vwePath, vweTinyModelBytes(4));
-  const image = await writePng(80, 64, 41);
-  const browser = await launchChromium();
-  try {
-    const page = await browser.context.newPage();
-    await openDemo(page, 'wasm', []);
-    await page.setInputFiles('#model-file', vwePath);
-    await page.waitForFunction(() => /vwe-cam-tiny/.test(document.getElementById('model-info')?.textContent ?? '') && (window as unknown as { __wsss: PageState }).__wsss.state === 'ready', null, { timeout: 60_000 });
-    const web = await segmentInPage(page, image);
-    const vwe = await openModel(ortNode as unknown as OrtModule, vweTinyModelBytes(4), { providers: ['cpu'], source: 'vwe.onnx' });
-    try {
-      assert.equal(vwe.metadata.method, 'vwe');
-      const node = await segmentImageFile(vwe, image, { maxSide: MAX_SIDE });
-      let same = 0;
-      for (let i = 0; i < web.labels.length; i++) if (web.labels[i] === node.labels.data[i]) same++;
-      assert.ok(same / web.labels.length >= MIN_AGREEMENT, `${same} of ${web.labels.length} pixels agree`);
-      assert.ok(new Set(node.labels.data).size >= 2, 'a non-trivial label map');
-    } finally {
-      await vwe.release();
-    }
-  } finally {
-    await browser.close();
-  }
-});
-
 /**
  * Segments `image` with a method's model in Node and, picked through the page's model input, on
  * wasm: the label maps must agree (the model's label rule read from its metadata on both sides).
@@ -237,6 +210,10 @@ async function pickedModelAgrees(bytes: Uint8Array, method: string, graphName: R
     await picked.release();
   }
 }
+
+test('a VWE model picked in the page segments as onnxruntime-node does, from its metadata alone', { skip, timeout: 120_000 }, async () => {
+  await pickedModelAgrees(vweTinyModelBytes(4), 'vwe', /vwe-cam-tiny/, await writePng(80, 64, 41));
+});
 
 test('a Grad-CAM model (the backward pass of its head inside the graph) labels alike on wasm and in Node', { skip, timeout: 180_000 }, async () => {
   await pickedModelAgrees(gradCamTinyModelBytes(0), 'gradcam', /gradcam-cam-tiny/, await writePng(96, 72, 41));
