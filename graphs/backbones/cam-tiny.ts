@@ -19,7 +19,11 @@ export class ConvBnRelu extends Module {
     this.bn = this.child('bn', new BatchNorm2d(cout));
   }
   forward(ops: Ops, x: Tensor): Tensor {
-    return ops.relu(this.bn.forward(ops, this.conv.forward(ops, x)));
+    return ops.relu(this.preActivation(ops, x));
+  }
+  /** BN(conv(x)) before the ReLU: signed. */
+  preActivation(ops: Ops, x: Tensor): Tensor {
+    return this.bn.forward(ops, this.conv.forward(ops, x));
   }
 }
 
@@ -38,8 +42,12 @@ export class CamTinyBackbone extends Backbone {
   readonly outputStride = 4;
   readonly stages: StageInfo[] = [];
   readonly layers: ConvBnRelu[];
-  /** @param width channel multiplier (at least 4 channels per layer) */
-  constructor(width = 1) {
+  /**
+   * @param width channel multiplier (at least 4 channels per layer)
+   * @param finalRelu ReLU after conv6's BN (default); false: conv6 ends at its BN, so the final
+   *                  features are signed (what EDAM's DA layer reads, as on ResNet-38's bn7)
+   */
+  constructor(width = 1, readonly finalRelu = true) {
     super();
     let cin = 3;
     let stride = 1;
@@ -47,7 +55,9 @@ export class CamTinyBackbone extends Backbone {
       const cout = Math.max(4, Math.round(c * width));
       const m = this.child(i, new ConvBnRelu(cin, cout, k, s));
       stride *= s;
-      this.stages.push({ name: `conv${i + 1}`, channels: cout, stride, meaning: `conv-BN-ReLU ${i + 1} of 6, stride ${stride}` });
+      const last = i === LAYERS.length - 1;
+      const meaning = last && !finalRelu ? `conv-BN ${i + 1} of 6 without its ReLU (signed), stride ${stride}` : `conv-BN-ReLU ${i + 1} of 6, stride ${stride}`;
+      this.stages.push({ name: `conv${i + 1}`, channels: cout, stride, meaning });
       cin = cout;
       return m;
     });
@@ -57,7 +67,7 @@ export class CamTinyBackbone extends Backbone {
   }
   protected run(ops: Ops, x: Tensor, sink: StageSink): void {
     for (const [i, l] of this.layers.entries()) {
-      x = l.forward(ops, x);
+      x = i === this.layers.length - 1 && !this.finalRelu ? l.preActivation(ops, x) : l.forward(ops, x);
       if (sink.emit(`conv${i + 1}`, x)) return;
     }
   }

@@ -180,21 +180,28 @@ export const FEATURE_BACKBONES: Record<string, string> = {
 };
 
 /**
+ * The feature backbones whose final features end in BN + ReLU and can be taken before that ReLU
+ * (`createFeatureBackbone(name, { finalRelu: false })`): cam-tiny's conv6 and ResNet-38's bn7.
+ */
+export const SIGNED_FINAL_BACKBONES = ['cam-tiny', 'resnet38d'];
+
+/**
  * A backbone as a method's feature extractor: `cam-tiny` or a backbone name (suffixes as in
  * the header; `-w<N>` divides the width, `-os8`/`-os16` sets a ResNet's output stride, 16 by
  * default here as in DeepLab-style WSSS nets). ImageNet classifiers are dropped: a method brings
  * its own head. Finalised; its parameters keep their torchvision/official names.
  */
-export function createFeatureBackbone(name: string, o: { width?: number; frozenBn?: boolean } = {}): Backbone {
+export function createFeatureBackbone(name: string, o: { width?: number; frozenBn?: boolean; finalRelu?: boolean } = {}): Backbone {
   const base = featureBackboneBase(name);
+  if (o.finalRelu === false && !SIGNED_FINAL_BACKBONES.includes(base)) throw new Error(`${name}: features without the final ReLU exist for ${SIGNED_FINAL_BACKBONES.join(', ')} only`);
   if (base === 'cam-tiny') {
     if (o.frozenBn) throw new Error(`${name}: frozen batch norms apply to ${Object.keys(FEATURE_BACKBONES).filter((b) => ['resnet50', 'resnet101', 'resnet38d', 'mobilenet_v2'].includes(b)).join(', ')} only`);
     const m = /^cam-tiny(?:-w(\d+))?$/.exec(name);
     if (!m) throw new Error(`backbone '${name}': cam-tiny takes only a -w<N> suffix`);
-    return new CamTinyBackbone(o.width ?? (m[1] ? 1 / Number(m[1]) : 1)).finalise();
+    return new CamTinyBackbone(o.width ?? (m[1] ? 1 / Number(m[1]) : 1), o.finalRelu ?? true).finalise();
   }
   const { arch, options } = parseBackboneName(name);
-  const overrides: BackboneOptions = { width: o.width, frozenBn: o.frozenBn || undefined };
+  const overrides: BackboneOptions = { width: o.width, frozenBn: o.frozenBn || undefined, finalRelu: o.finalRelu };
   if (arch === 'resnet50' || arch === 'resnet101') overrides.outputStride = options.outputStride ?? 16;
   if (['resnet50', 'resnet101', 'mobilenet_v2'].includes(arch)) overrides.numClasses = 0;
   return createBackbone(name, overrides);

@@ -1,13 +1,22 @@
 // EDAM (graphs/methods/edam/): CMA at two feature-map sizes against a direct float64 reading of
 // SPEC.md §3.3 (the golden vector pins one size, 4×5); the pair sampler's pairs; Algorithm 1 in
-// the paper's reading on a hand-worked map (the code's reading is pinned by edam_postprocess.json).
+// the paper's reading on a hand-worked map (the code's reading is pinned by edam_postprocess.json);
+// the trunk's signed output (SPEC §3.1) as the DA layer's input.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import type { EdamNet } from '../../graphs/methods/edam/model.ts';
 import { makePairBatchSampler } from '../../graphs/methods/edam/pair-sampler.ts';
+import { resolveOptions, type OptionValue } from '../../graphs/methods/method.ts';
+import { getMethod } from '../../graphs/methods/registry.ts';
 import { initialiseAll, type ParamValues } from '../../graphs/module.ts';
 import { Rng } from '../../graphs/rng.ts';
 import { saliencyLabelMap } from '../../runtime/cam/saliency-fusion.ts';
+import { TfjsOps } from '../../train/tfjs-interpreter.ts';
+import { opsTensor, tfTensor } from '../../train/tfjs-layout.ts';
+import { TfjsParams } from '../../train/tfjs-params.ts';
+import { startTfjs } from '../../train/tfjs-start.ts';
 import { forwardAll, type Interpreter } from '../golden/graph-forward.ts';
 import { cmaGraph } from '../golden/modules/edam_cma.ts';
 
@@ -162,4 +171,25 @@ test("Algorithm 1, the paper's reading: θ on saliency (S ≥ θ salient), α dr
   // (both clamped to 2), takes the lowest class.
   assert.deepEqual([...saliencyLabelMap(cams, keys, 6, sal, { ...f, rule: 'code' })], [0, 0, 5, 0, 0, 2]);
   assert.throws(() => saliencyLabelMap(cams, keys, 6, [1, 2, 3], f), /saliency map has 3 pixels, the CAMs 6/);
+});
+
+test("the DA layer reads the trunk's signed features (SPEC §3.1: bn7 without its ReLU) by default, post-ReLU ones with --trunk-relu", async () => {
+  await startTfjs();
+  const edam = getMethod('edam');
+  const rng = new Rng(4);
+  const image = opsTensor(tf.tensor4d(Float32Array.from({ length: 2 * 32 * 32 * 3 }, () => 255 * rng.uniform()), [2, 32, 32, 3]));
+  const smallestFeature = (backbone: string, options: Record<string, OptionValue>) => {
+    const { module } = edam.build({ backbone, classNames: ['a', 'b'], options: resolveOptions(edam, options) });
+    const params = new TfjsParams(initialiseAll(module, 1), module);
+    const net = module as EdamNet;
+    const min = tf.tidy(() => tf.min(tfTensor(net.features(new TfjsOps(params, { training: false }), image))).dataSync()[0]);
+    params.dispose();
+    return min;
+  };
+  for (const backbone of ['cam-tiny-w16', 'resnet38d-w16']) {
+    assert.ok(smallestFeature(backbone, {}) < 0, `${backbone}: some default feature is negative`);
+    assert.ok(smallestFeature(backbone, { 'trunk-relu': true }) >= 0, `${backbone} --trunk-relu: no feature is negative`);
+  }
+  // A backbone that ends in a residual ReLU keeps it.
+  assert.ok(smallestFeature('resnet50-w16', {}) >= 0);
 });

@@ -6,7 +6,7 @@
 // (`wsss pseudo-label --saliency DIR`), the parameters of both rules in the model's label rule.
 
 import { TAP_FINAL } from '../../backbones/backbone.ts';
-import { createFeatureBackbone, FEATURE_BACKBONES } from '../../backbones/index.ts';
+import { createFeatureBackbone, FEATURE_BACKBONES, featureBackboneBase, SIGNED_FINAL_BACKBONES } from '../../backbones/index.ts';
 import type { LabelRuleSpec, MethodDef, OptionValue, TrainingHyper } from '../method.ts';
 import { makePairBatchSampler } from './pair-sampler.ts';
 import { EdamNet, edamGraph } from './model.ts';
@@ -34,6 +34,7 @@ export const edamMethod: MethodDef = {
   description: 'DA layer (K+1 masks, L2 across masks, abs) trained through per-class transformers over image pairs sharing a class; CAMs = multi-scale sum of the DA masks /max; Alg. 1 saliency fusion',
   backbones: Object.keys(FEATURE_BACKBONES),
   options: {
+    'trunk-relu': { type: 'boolean', default: false, describe: `ReLU after the trunk's last batch norm; false: the official code's trunk (bn7 without its ReLU, so the DA layer and CMA see signed features) on ${SIGNED_FINAL_BACKBONES.join(' and ')}; other backbones end without a BN to stop at and keep their final ReLU` },
     cma: { type: 'boolean', default: true, describe: 'train the DA layer through CMA (per-class transformers over image pairs); --no-cma: per-class classifiers on GAP(F·M_k) (the "+ DA" ablation)' },
     'cma-dim': { type: 'number', default: 0, describe: "CMA token width d; 0 = min(128, half the backbone's feature channels): the official 128 on ResNet-38's 4096 channels, 32 on cam-tiny's 64" },
     'cma-heads': { type: 'number', default: 2, describe: 'attention heads (official 2)' },
@@ -52,7 +53,13 @@ export const edamMethod: MethodDef = {
   labelVariants: { saliency: { pseudoLabelFlags: ['--saliency', '{data}/SaliencyMaps'] } },
   trainingDefaults: (backbone) => (backbone.startsWith('cam-tiny') ? SMALL_NET : IMAGENET_NET),
   build({ backbone, classNames, options }) {
-    const backboneNet = createFeatureBackbone(backbone);
+    // SPEC §3.1: the official trunk ends at bn7 with its ReLU commented out. It matters: on
+    // post-ReLU features the class scores fc_k·GAP(X ⊙ M_k) can be met by GAP(X) under masks
+    // that select nothing, and on the benchmark the "+ DA" net then did not learn from scratch;
+    // BN's signed output averages out unless a mask picks where it points the class's way
+    // (README, EDAM).
+    const signed = !options['trunk-relu'] && SIGNED_FINAL_BACKBONES.includes(featureBackboneBase(backbone));
+    const backboneNet = createFeatureBackbone(backbone, signed ? { finalRelu: false } : {});
     const dim = (options['cma-dim'] as number) || Math.min(128, Math.max(1, Math.floor(backboneNet.tap(TAP_FINAL).channels / 2)));
     const heads = options['cma-heads'] as number;
     for (const [name, v, min] of [['cma-dim', dim, 1], ['cma-heads', heads, 1], ['cma-layers', options['cma-layers'], 1], ['cma-pool', options['cma-pool'], 1], ['cma-sample-num', options['cma-sample-num'], 0]] as const)
