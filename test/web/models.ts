@@ -12,23 +12,24 @@ export function camTinyModelBytes(seed = 0): Uint8Array {
   return exportOnnx(graph, initialiseAll(graph.module, seed));
 }
 
+/** A method's model on cam-tiny with the default class names, exported from a seeded random initialisation. */
+function methodTinyModelBytes(method: string, seed: number, options: Record<string, unknown> = {}): Uint8Array {
+  const def = getMethod(method);
+  const model = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, options) });
+  return exportOnnx(model.graph, initialiseAll(model.module, seed));
+}
+
 /** A VWE model (two-branch CAM, 16 words) on cam-tiny, exported from a seeded random initialisation. */
 export function vweTinyModelBytes(seed = 0): Uint8Array {
-  const def = getMethod('vwe');
-  const graph = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, { 'words-k': 16 }) }).graph;
-  return exportOnnx(graph, initialiseAll(graph.module, seed));
+  return methodTinyModelBytes('vwe', seed, { 'words-k': 16 });
 }
 
 /** The Grad-CAM method on cam-tiny (one hidden layer of 128), seeded random initialisation. */
 export function gradCamTinyModelBytes(seed = 0): Uint8Array {
-  const def = getMethod('gradcam');
-  const model = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, {}) });
-  return exportOnnx(model.graph, initialiseAll(model.module, seed));
+  return methodTinyModelBytes('gradcam', seed);
 }
 
 /** A 1-Stage model (segmentation head, PAMR only in training; rule `onestage-masks`) on cam-tiny, seeded random initialisation. */
 export function oneStageTinyModelBytes(seed = 0): Uint8Array {
-  const def = getMethod('onestage');
-  const model = def.build({ backbone: 'cam-tiny', classNames: defaultClassNames(), options: resolveOptions(def, {}) });
-  return exportOnnx(model.graph, initialiseAll(model.module, seed));
+  return methodTinyModelBytes('onestage', seed);
 }
