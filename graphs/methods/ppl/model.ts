@@ -112,12 +112,17 @@ export class PplNet extends Module {
     return s;
   }
 
+  /** Each feature group's own CAM ReLU(W_g·F_g) [N, C, h, w], unnormalised: F̂ first, then the branches in `f.patched`'s order. */
+  groupRawCams(ops: Ops, f: PplForward): Tensor[] {
+    return [this.head.rawCams(ops, f.global), ...[...f.patched].map(([i, t]) => ops.relu(this.branches[i].classifier.forward(ops, t)))];
+  }
+
   /**
    * §III-E: each group's CAM ReLU(W_g·F_g) from its classifier slice, divided by its max
    * (+1e-5, the project's CAM guard), averaged over the groups. [N, C, h, w] at feature size.
    */
   rawCams(ops: Ops, f: PplForward): Tensor {
-    const groups = [this.head.rawCams(ops, f.global), ...[...f.patched].map(([i, t]) => ops.relu(this.branches[i].classifier.forward(ops, t)))];
+    const groups = this.groupRawCams(ops, f);
     let sum = divideByPeak(ops, groups[0], CAM_NORM_EPS);
     for (const g of groups.slice(1)) sum = ops.add(sum, divideByPeak(ops, g, CAM_NORM_EPS));
     return groups.length === 1 ? sum : ops.mul(sum, 1 / groups.length);
