@@ -1,7 +1,8 @@
 // PPL diagnostic (issue 16, acceptance 2): the pseudo-label mIoU of each feature group's CAM alone
 // — the undestructed F̂ and each patch branch's merged F̃ — next to the exported fusion, each
-// through the runtime's own multi-scale + flip merge (scales 1, 0.5, 1.5, 2; max with the flipped
-// view, sum over scales, /(max + 1e-5)), the image labels and the model's background threshold,
+// through the pseudo-labeller's own multi-scale + flip merge under the model's label rule (PPL and
+// CAM: scales 1, 0.5, 1.5, 2; max with the flipped view, sum over scales, /(max + 1e-5), background
+// 0.15) and the image labels,
 // on the train images the methods bench labels. Where a fused row loses to CAM, this says whether
 // the undestructed group already does or the branches pull the mean down. It also scores the
 // other order of §III-E's fusion: each group merged over the views and normalised first, then
@@ -16,11 +17,11 @@ import { inferenceBranches, type PplMode } from '../graphs/methods/ppl/index.ts'
 import { PplNet } from '../graphs/methods/ppl/model.ts';
 import type { Ops, Tensor } from '../graphs/ops.ts';
 import { multiScaleCamRule } from '../runtime/cam/label-rule.ts';
-import { labelMapWithBackground, mergeViews, normaliseByMax, selectChannels, type CamView } from '../runtime/cam/multiscale.ts';
-import { DEFAULT_MULTISCALE, viewInputs, viewsOfOutput } from '../runtime/cam/multiscale-cams.ts';
+import { camLabelMap, DEFAULT_MULTISCALE, mergeImageCams, viewInputs, type ImageCams, type MultiScaleOptions, type ScaleOutput } from '../runtime/cam/multiscale-cams.ts';
 import { ConfusionMatrix } from '../runtime/metrics/confusion.ts';
 import { segmentationScores } from '../runtime/metrics/miou.ts';
 import type { LabelRuleInfo } from '../runtime/model-metadata.ts';
+import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
 import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { openRun } from '../train/run-model.ts';
 import { TfjsOps } from '../train/tfjs-interpreter.ts';
@@ -53,7 +54,10 @@ const net: PplNet | CamNet = module;
 const active = net instanceof PplNet ? inferenceBranches(net, (opened.config.options as { mode: PplMode }).mode) : [];
 const groupNames = ['F̂', ...(net instanceof PplNet ? active.map((i) => `F̃ ${net.branches[i].spec.position} K=${net.branches[i].spec.k}`) : [])];
 const classes = opened.model.graph.classNames.length;
-const bg = multiScaleCamRule((opened.model.graph.labelRule ?? null) as LabelRuleInfo | null, runDir).bgThreshold;
+// The model's own label rule: merge, normalisation guard and background threshold, as `wsss pseudo-label` applies them.
+const rule = multiScaleCamRule((opened.model.graph.labelRule ?? null) as LabelRuleInfo | null, runDir);
+const multiScale: MultiScaleOptions = { ...DEFAULT_MULTISCALE, rule: rule.merge, normEps: rule.normEps };
+const bg = rule.bgThreshold;
 const data = VocDataset.open(opened.config.data);
 const ids = data.ids('train').slice(0, maxImages);
 const params = new TfjsParams(opened.values, opened.model.module);
@@ -71,24 +75,21 @@ const started = Date.now();
 for (const [n, id] of ids.entries()) {
   const s = await data.sample(id);
   const { width: w, height: h } = s.image;
-  const hw = h * w;
-  const chw = new Float32Array(3 * hw);
-  for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) chw[c * hw + p] = s.image.data[p * 3 + c];
-  const views: CamView[][] = [];
-  for (const { scale, input } of viewInputs({ data: chw, height: h, width: w }, DEFAULT_MULTISCALE)) {
+  const outputs: ScaleOutput[][] = [];
+  for (const { scale, input } of viewInputs({ data: pixelsToPlanarRgb({ ...s.image, channels: 3 }), height: h, width: w }, multiScale)) {
     const outs = tf.tidy(() => viewOutputs(new TfjsOps(params, { training: false }), opsTensor(toTfLogical(input.data, input.dims as number[]))).map((t) => fromTf(t)));
-    outs.forEach((o, g) => (views[g] ??= []).push(...viewsOfOutput({ data: o.data, dims: o.shape }, scale)));
+    outs.forEach((o, g) => (outputs[g] ??= []).push({ scale, rawCams: { data: o.data, dims: o.shape } }));
   }
-  const merged = views.map((v) => normaliseByMax(mergeViews(v, h, w, 'max-flip-sum'), classes, hw, 1e-5));
-  const maps = new Map(groupNames.map((g, i) => [`${g} alone`, merged[i]]));
+  const merged = outputs.map((o) => mergeImageCams(o, h, w, multiScale));
+  const maps = new Map<string, ImageCams>(groupNames.map((g, i) => [`${g} alone`, merged[i]]));
   if (groupNames.length > 1) {
     maps.set('fused (exported)', merged[groupNames.length]);
-    const mean = new Float32Array(classes * hw);
-    for (let g = 0; g < groupNames.length; g++) for (let i = 0; i < mean.length; i++) mean[i] += merged[g][i] / groupNames.length;
-    maps.set('fused, groups merged first', mean);
+    const mean = new Float32Array(classes * h * w);
+    for (let g = 0; g < groupNames.length; g++) for (let i = 0; i < mean.length; i++) mean[i] += merged[g].cams[i] / groupNames.length;
+    maps.set('fused, groups merged first', { ...merged[0], cams: mean });
   }
   const keys = s.labels.map((l) => l - 1);
-  for (const [row, m] of maps) confusion.get(row)!.add(s.mask!.data, labelMapWithBackground(selectChannels(m, classes, hw, keys), keys, hw, bg));
+  for (const [row, m] of maps) confusion.get(row)!.add(s.mask!.data, camLabelMap(m, bg, keys));
   if ((n + 1) % 250 === 0) console.error(`${n + 1}/${ids.length} images, ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 params.dispose();

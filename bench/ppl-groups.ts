@@ -14,6 +14,7 @@ import { PplNet } from '../graphs/methods/ppl/model.ts';
 import type { Ops, Tensor } from '../graphs/ops.ts';
 import { PartRecallCounter, type PartRecallResult } from '../runtime/metrics/part-recall.ts';
 import { readLabelPng } from '../runtime/node/files/palette-png.ts';
+import { pixelsToPlanarRgb } from '../runtime/preprocess.ts';
 import { VocDataset } from '../runtime/node/dataset/voc-dataset.ts';
 import { openRun } from '../train/run-model.ts';
 import { TfjsOps } from '../train/tfjs-interpreter.ts';
@@ -57,7 +58,7 @@ function groupsOf(model: { module: unknown; graph: { inference: (ops: Ops, i: Re
   for (const i of active) {
     const b = net.branches[i];
     groups[`F̃ ${b.spec.position} K=${b.spec.k}`] = (ops, image) =>
-      net.head.normalisedCams(ops, ops.relu(b.classifier.forward(ops, net.features(ops, image, [i], false).patched.get(i)!)), image);
+      net.head.normalisedCams(ops, net.groupRawCams(ops, net.features(ops, image, [i], false))[1], image);
   }
   groups['fused (exported)'] = (ops, image) => model.graph.inference(ops, { image }).cams;
   return groups;
@@ -76,8 +77,7 @@ for (const dir of runs) {
     const parts = (await readLabelPng(data.auxPath('PartMasks', id)!)).data;
     const gt = s.mask!.data;
     const { width: w, height: h } = s.image;
-    const chw = new Float32Array(3 * h * w);
-    for (let p = 0; p < h * w; p++) for (let c = 0; c < 3; c++) chw[c * h * w + p] = s.image.data[p * 3 + c];
+    const chw = pixelsToPlanarRgb({ ...s.image, channels: 3 });
     for (const [g, fn] of Object.entries(groups)) {
       const cams = tf.tidy(() => {
         const ops = new TfjsOps(params, { training: false });
