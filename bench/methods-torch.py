@@ -107,8 +107,7 @@ if mode.startswith('ppl-'):
     def group_maps(x):  # each group's ReLU(W_g F_g) / (max + 1e-5) per view: F-hat first, then the final branches
         g, parts_ = ppl_features(x, final, False)
         maps = [F.relu(head(g))] + [F.relu(branches[b]['cls'](f)) for b, f in parts_]
-        return [m / (m.amax((2, 3), keepdim=True) + 1e-5) for m in maps]
-    def view_maps_img(x): return torch.stack(group_maps(x)).mean(0)
+        return [m / (m.amax((2, 3), keepdim=True) + 1e-5) for m in maps]  # the evaluation averages them (§III-E)
 elif mode in ('cam', 'hspp', 'words', 'vwe'):
     head = nn.Conv2d(64, K, 1, bias=False)
     new = list(head.parameters())
@@ -149,7 +148,6 @@ if not mode.startswith('ppl-'):
         f = trunk(x); l = F.multilabel_soft_margin_loss(scores(f), yb)
         return l + extra_loss(f, yb) if extra_loss else l
     def view_maps_img(x): return view_maps(trunk(x))
-    def group_maps(x): return []
 modules = [trunk] + ([head, branches] if mode.startswith('ppl-') else [])
 # WSSS_WEIGHTS=RUN/model.safetensors: no training; label with a wsss run's weights (cam, ppl-*), inputs
 # normalised with wsss's exact ImageNet mean/std: checks this script's labelling against wsss's own.
@@ -166,7 +164,7 @@ if os.environ.get('WSSS_WEIGHTS'):
     if mode.startswith('ppl-'):
         for b, br in enumerate(branches):
             load_cbr(br['phi1'], f'branches.{b}.phi1'); load_cbr(br['phi2'], f'branches.{b}.phi2'); br['cls'].weight.data.copy_(wt[f'branches.{b}.classifier.weight'])
-    epochs = 0; tot, per = 0.0, 1
+    epochs = 0; tot = 0.0
 def augment_batch(xb):  # the default: one rescale 0.9-1.1 and crop offset (mean fill) for the batch, per-image flip, brightness/contrast 0.1
     s = float(np.random.uniform(0.9, 1.1)); sz = int(round(64 * s))
     xb = F.interpolate(xb, size=(sz, sz), mode='bilinear', align_corners=False)
@@ -226,7 +224,7 @@ for m in modules: m.eval()
 H = W = 64
 with torch.no_grad():
     acc = torch.zeros(n, K, H, W)
-    n_groups = len(group_maps(x255[:1] - mean)) if mode.startswith('ppl-') else 0
+    n_groups = 1 + len(final) if mode.startswith('ppl-') else 0  # F-hat and the final model's branches
     group_acc = [torch.zeros(n, K, H, W) for _ in range(n_groups)]  # ppl: each group's CAM alone, merged the same way
     for s in (1.0, 0.5, 1.5, 2.0):
         sz = int(round(64 * s))
